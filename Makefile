@@ -1,0 +1,32 @@
+# Two entry points: `make demo` (the main job) and `make test`. Each creates .venv and
+# installs what it needs on first use.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+TORCH := torch==2.13.0
+
+.PHONY: demo test bench system-deps clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev,bench]'
+	@# PyTorch is the optional oracle for parity tests; a failure here only skips them.
+	$(PY) -m pip install --quiet '$(TORCH)' || echo "note: $(TORCH) not installed; PyTorch parity tests will be skipped"
+	touch $(STAMP)
+
+system-deps:
+	@bash scripts/system-deps.sh
+
+demo: system-deps $(STAMP)
+	$(PY) -m demos.main
+
+test: system-deps $(STAMP)
+	$(PY) -m pytest -q
+
+bench: $(STAMP)
+	$(PY) -m benchmarks.run
+
+clean:
+	rm -rf $(VENV) out .pytest_cache

@@ -1,0 +1,1 @@
+"""nn: neurons, layers, losses and optimizers built on tinygrad_value's Values."""
