@@ -1,0 +1,161 @@
+"""Every op of the table: its local derivatives against central differences, parametrized
+over the table itself so a new op is tested the day it is added."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+import tinygrad_value as tv
+from tinygrad_value import scalar_math
+from tinygrad_value.ops import OPS
+
+# Where each op's inputs are drawn from: inside the domain, away from kinks and overflow.
+# (lo, hi) per input, plus a constant parameter where the op has one.
+DOMAINS = {
+    "add": [(-5, 5), (-5, 5)],
+    "sub": [(-5, 5), (-5, 5)],
+    "mul": [(-5, 5), (-5, 5)],
+    "div": [(-5, 5), (0.2, 5)],
+    "neg": [(-5, 5)],
+    "pow": [(0.2, 3), (-2.5, 2.5)],
+    "powc": [(0.2, 3)],
+    "exp": [(-10, 10)],
+    "log": [(0.05, 20)],
+    "tanh": [(-4, 4)],
+    "sigmoid": [(-8, 8)],
+    "relu": [(-5, 5)],
+    "leaky_relu": [(-5, 5)],
+    "sqrt": [(0.05, 20)],
+    "abs": [(-5, 5)],
+    "sum": [(-5, 5)] * 4,
+    "dot": [(-3, 3)] * 6,
+}
+PARAMS = {"powc": [-1.5, 0.5, 2.0, 3.0], "leaky_relu": [0.01, 0.2]}
+KINKS = {"relu": [0.0], "leaky_relu": [0.0], "abs": [0.0]}
+
+
+def test_every_op_has_a_domain_for_these_tests():
+    assert set(OPS) == set(DOMAINS), "add the new op to DOMAINS (and its Value method)"
+
+
+def _floats(lo, hi):
+    return st.floats(min_value=lo, max_value=hi, allow_nan=False, allow_infinity=False)
+
+
+def _inputs(name):
+    return st.tuples(*[_floats(lo, hi) for lo, hi in DOMAINS[name]])
+
+
+def _apply(op, xs, k):
+    """The op applied with the scalar namespace, as the table states it."""
+    return op.forward(scalar_math, *xs, k) if op.has_param else op.forward(scalar_math, *xs)
+
+
+@pytest.mark.parametrize("name", sorted(OPS))
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_local_derivatives_match_central_differences(name, data):
+    op = OPS[name]
+    xs = list(data.draw(_inputs(name)))
+    k = data.draw(st.sampled_from(PARAMS[name])) if op.has_param else None
+    for i, x in enumerate(xs):
+        for kink in KINKS.get(name, []):
+            assume(abs(x - kink) > 1e-3)
+    out = _apply(op, xs, k)
+    local = op.local_scalar(tuple(xs), k, out)
+    assert len(local) == len(xs)
+    h = 1e-6
+    for i in range(len(xs)):
+        plus = list(xs)
+        minus = list(xs)
+        plus[i] += h
+        minus[i] -= h
+        numeric = (_apply(op, plus, k) - _apply(op, minus, k)) / (2 * h)
+        assert local[i] == pytest.approx(numeric, rel=1e-5, abs=1e-6), (name, i, xs, k)
+
+
+def _value_call(name, vals, k):
+    """The op through the public Value API."""
+    a = vals[0]
+    calls = {
+        "add": lambda: a + vals[1], "sub": lambda: a - vals[1], "mul": lambda: a * vals[1],
+        "div": lambda: a / vals[1], "neg": lambda: -a, "pow": lambda: a ** vals[1],
+        "powc": lambda: a ** k, "exp": a.exp, "log": a.log, "tanh": a.tanh,
+        "sigmoid": a.sigmoid, "relu": a.relu, "leaky_relu": lambda: a.leaky_relu(k),
+        "sqrt": a.sqrt, "abs": a.abs, "sum": lambda: tv.sum(vals),
+        "dot": lambda: tv.dot(vals[: len(vals) // 2], vals[len(vals) // 2:]),
+    }
+    return calls[name]()
+
+
+@pytest.mark.parametrize("name", sorted(OPS))
+@settings(max_examples=40, deadline=None)
+@given(data=st.data())
+def test_value_method_agrees_with_table_and_gradcheck(name, data):
+    """The hand-written forward in Value equals the table's forward, records the right op,
+    and backward through it passes gradcheck."""
+    op = OPS[name]
+    xs = list(data.draw(_inputs(name)))
+    k = data.draw(st.sampled_from(PARAMS[name])) if op.has_param else None
+    for x in xs:
+        for kink in KINKS.get(name, []):
+            assume(abs(x - kink) > 1e-3)
+    vals = [tv.Value(x) for x in xs]
+    out = _value_call(name, vals, k)
+    assert out._fn is op
+    assert out.children == tuple(vals)
+    assert out.data == pytest.approx(_apply(op, xs, k), rel=1e-12, abs=1e-300)
+    assert tv.gradcheck(lambda v: _value_call(name, v, k), vals, atol=1e-6, rtol=1e-5)
+
+
+@pytest.mark.parametrize("name", ["relu", "abs"])
+def test_derivative_at_the_kink_is_zero(name):
+    x = tv.Value(0.0)
+    getattr(x, name)().backward()
+    assert x.grad == 0.0
+
+
+def test_leaky_relu_kink_uses_the_slope():
+    x = tv.Value(0.0)
+    x.leaky_relu(0.1).backward()
+    assert x.grad == pytest.approx(0.1)
+
+
+@pytest.mark.parametrize("x", [-1000.0, -745.5, -50.0, 0.0, 50.0, 709.0, 1000.0])
+def test_sigmoid_and_exp_never_overflow(x):
+    s = tv.Value(x).sigmoid()
+    assert 0.0 <= s.data <= 1.0
+    assert s.data == pytest.approx(1 / (1 + math.exp(-x)) if x > -700 else 0.0, rel=1e-12, abs=1e-300)
+    e = tv.Value(x).exp()
+    assert e.data == (math.inf if x > 709.78 else math.exp(x))
+    s.backward()  # the local derivative is finite too
+    assert math.isfinite(s.children[0].grad)
+
+
+def test_pow_exponent_gradient_at_zero_base_follows_pytorch():
+    a, b = tv.Value(0.0), tv.Value(2.0)
+    (a ** b).backward()
+    assert a.grad == 0.0 and b.grad == 0.0
+
+
+def test_number_to_the_power_of_a_value():
+    x = tv.Value(3.0)
+    y = 2 ** x
+    y.backward()
+    assert y.data == 8.0
+    assert x.grad == pytest.approx(8.0 * math.log(2.0))
+
+
+def test_op_symbols_follow_micrograd():
+    x = tv.Value(2.0)
+    assert (x + 1)._op == "+"
+    assert (x * 1)._op == "*"
+    assert (x ** 2)._op == "**2"
+    assert (x ** 0.5).op == "**0.5"
+    assert x.relu()._op == "ReLU"
+    assert x.tanh().op == "tanh"
+    assert x._op == x.op == ""
