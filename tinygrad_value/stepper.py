@@ -1,0 +1,272 @@
+"""Backprop one node at a time: each step's upstream gradient, local derivatives and products.
+
+``backprop_steps(root)`` is ``root.backward()`` taken apart: it starts the same way (interior
+grads reset, root seeded with 1) and, for each interior node in reverse topological order,
+applies ``child.grad += local · upstream`` for every child, then yields the ``Step`` it just
+applied. ``forward_steps(root)`` lists the forward pass in topological order. ``walkthrough``
+joins both into numbered frames of text, which the terminal stepper and the HTML page show.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Callable, Dict, Iterator, List, NamedTuple, Optional, Tuple, Union
+
+from .backward import topo_order
+from .value import Value
+
+Formatter = Union[str, Callable[[float], str], None]
+
+# Ops written between their operands (a + b); the others are written as calls (tanh(a)).
+_INFIX = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "**", "powc": "**"}
+
+
+class Contribution(NamedTuple):
+    """What one child receives in one step: ``contribution = local_grad · upstream``."""
+
+    child: Value
+    local_grad: float  # ∂node/∂child at the current data
+    contribution: float  # added to child.grad
+
+
+@dataclass(frozen=True, eq=False)
+class Step:
+    """One applied backward step through ``node`` (already added into the children's grads)."""
+
+    node: Value
+    upstream: float  # d root / d node, complete when the step runs
+    contributions: Tuple[Contribution, ...]
+
+
+@dataclass(frozen=True, eq=False)
+class ForwardStep:
+    """One forward computation: ``node.data = op(inputs)``."""
+
+    node: Value
+    op: str  # the op's symbol as graphs show it ('+', 'tanh', '**2')
+    inputs: Tuple[Value, ...]
+    data: float
+
+
+def backprop_steps(root: Value) -> Iterator[Step]:
+    """The backward pass as an iterator of applied ``Step``s, in reverse topological order.
+
+    Starts like ``root.backward()``: grads of interior nodes are reset to 0, then ``root.grad += 1``
+    (so a leaf root accumulates, as in ``backward``). Exhausting the iterator leaves every
+    ``.grad`` equal to what ``root.backward()`` gives. Stopping early leaves a partial pass.
+    """
+    order = topo_order(root)
+    for node in order:
+        if node._fn is not None:
+            node.grad = 0.0
+    root.grad += 1.0
+    for node in reversed(order):
+        fn = node._fn
+        if fn is None:
+            continue
+        children = node.children
+        upstream = node.grad
+        locals_ = fn.local_scalar(tuple(c.data for c in children), node._arg, node.data)
+        contributions = []
+        for child, local in zip(children, locals_):
+            local = float(local)
+            amount = local * upstream
+            child.grad += amount
+            contributions.append(Contribution(child, local, amount))
+        yield Step(node, upstream, tuple(contributions))
+
+
+def forward_steps(root: Value) -> Iterator[ForwardStep]:
+    """Every interior node of root's graph in topological order (each after its inputs), with
+    its op, inputs and the value the forward pass computed. Leaves are given, not computed."""
+    for node in topo_order(root):
+        if node._fn is not None:
+            yield ForwardStep(node, node.op, node.children, node.data)
+
+
+# --- names and text ---------------------------------------------------------------------------
+
+
+def node_names(order: List[Value]) -> Dict[Value, str]:
+    """A short, stable name per node: its label, else ``n1, n2, ...`` (constants: their value).
+
+    Repeated labels get a suffix (``x``, ``x_2``) so every name points at one node.
+    """
+    names: Dict[Value, str] = {}
+    taken = {v.label for v in order if v.label}
+    used: set = set()
+    counter = 0
+    for v in order:
+        if v.label:
+            name = v.label
+        elif v._fn is None:
+            name = _number(v.data)  # an unlabelled leaf is a constant such as the 2 in x*2
+        else:
+            counter += 1
+            name = f"n{counter}"
+            while name in taken:
+                counter += 1
+                name = f"n{counter}"
+        base, k = name, 1
+        while name in used and (v.label or v._fn is not None):
+            k += 1
+            name = f"{base}_{k}"
+        used.add(name)
+        names[v] = name
+    return names
+
+
+def _number(x: float) -> str:
+    return str(int(x)) if x.is_integer() and abs(x) < 1e15 else repr(x)
+
+
+def formatter(fmt: Formatter = None, decimals: int = 4) -> Callable[[float], str]:
+    """A float -> str function from a format string (``"{:.4f}"``), a callable, or decimals."""
+    if fmt is None:
+        fmt = "{:.%df}" % decimals
+    if isinstance(fmt, str):
+        pattern = fmt
+        return lambda x: pattern.format(x)
+    return fmt
+
+
+def forward_line(step: ForwardStep, names: Dict[Value, str], f: Callable[[float], str]) -> str:
+    """``n1 = x * w = 2.0000 * -3.0000 = -6.0000``"""
+    node = step.node
+    fn = node._fn
+    ins = step.inputs
+    sym = [names[c] for c in ins]
+    num = [f(c.data) for c in ins]
+    if fn.name == "powc":
+        k = _number(node._arg)
+        formula, arithmetic = f"{sym[0]} ** {k}", f"{num[0]} ** {k}"
+    elif fn.name in _INFIX:
+        op = _INFIX[fn.name]
+        formula, arithmetic = f"{sym[0]} {op} {sym[1]}", f"{num[0]} {op} {num[1]}"
+    elif fn.name == "neg":
+        formula, arithmetic = f"-{sym[0]}", f"-({num[0]})"
+    elif fn.name == "leaky_relu":
+        k = _number(node._arg)
+        formula, arithmetic = f"leaky_relu({sym[0]}, {k})", f"leaky_relu({num[0]}, {k})"
+    elif fn.name == "dot":
+        n = len(ins) // 2
+        formula = f"dot([{_join(sym[:n])}], [{_join(sym[n:])}])"
+        arithmetic = f"dot([{_join(num[:n])}], [{_join(num[n:])}])"
+    else:
+        formula, arithmetic = f"{fn.symbol}({_join(sym)})", f"{fn.symbol}({_join(num)})"
+    return f"{names[node]} = {formula} = {arithmetic} = {f(step.data)}"
+
+
+def _join(items: List[str], limit: int = 8) -> str:
+    if len(items) > limit:
+        items = items[: limit - 2] + ["…", items[-1]]
+    return ", ".join(items)
+
+
+def chain_rule_line(step: Step, c: Contribution, names: Dict[Value, str],
+                    f: Callable[[float], str]) -> str:
+    """``dL/dx += dL/dn · ∂n/∂x = 0.5000 · -3.0000 = -1.5000`` (L is the root)."""
+    n, x = names[step.node], names[c.child]
+    return (f"dL/d{x} += dL/d{n} · ∂{n}/∂{x} = "
+            f"{f(step.upstream)} · {f(c.local_grad)} = {f(c.contribution)}")
+
+
+# --- a whole session: forward then backward, as numbered frames --------------------------------
+
+
+@dataclass
+class Frame:
+    """One screen of a walkthrough: what happened, and which numbers became known."""
+
+    kind: str  # 'start', 'forward', 'seed', 'backward' or 'done'
+    node: Optional[Value]
+    title: str
+    lines: List[str]
+    data: Dict[Value, float] = field(default_factory=dict)  # values that became known
+    grads: Dict[Value, float] = field(default_factory=dict)  # grads as they stand after it
+
+    def text(self) -> str:
+        return "\n".join([self.title] + ["  " + line for line in self.lines])
+
+
+class Walkthrough:
+    """Root's forward pass then its backward pass as ``frames``, with stable node ``names``.
+
+    Building it runs ``backprop_steps`` to the end, so afterwards every ``.grad`` is what
+    ``root.backward()`` gives (leaf grads accumulate, as with ``backward``).
+    """
+
+    def __init__(self, root: Value, fmt: Formatter = None, decimals: int = 4) -> None:
+        self.root = root
+        self.order: List[Value] = topo_order(root)
+        self.names = node_names(self.order)
+        self.ids = {v: f"v{i}" for i, v in enumerate(self.order)}
+        self.format = formatter(fmt, decimals)
+        self.forward = list(forward_steps(root))
+        self.backward = list(backprop_steps(root))
+        # contributions each node received, in order: (frame index, step, contribution)
+        self.received: Dict[Value, list] = {v: [] for v in self.order}
+        self.frames = self._frames()
+
+    def _frames(self) -> List[Frame]:
+        f, names, root = self.format, self.names, self.root
+        leaves = [v for v in self.order if v._fn is None]
+        frames = [Frame("start", None, f"The graph: {len(self.order)} values, "
+                        f"{len(leaves)} of them inputs; L = {names[root]}",
+                        [f"{names[v]} = {f(v.data)}" for v in leaves],
+                        data={v: v.data for v in leaves})]
+        for step in self.forward:
+            frames.append(Frame("forward", step.node, f"forward: compute {names[step.node]}",
+                                [forward_line(step, names, f)], data={step.node: step.data}))
+        # Replay the grads as the backward pass builds them, for the snapshots.
+        grads: Dict[Value, float] = {}
+        seed = 1.0 if root._fn is not None else root.grad  # a leaf root accumulates, as in backward
+        grads[root] = seed
+        frames.append(Frame("seed", root, f"backward: seed dL/d{names[root]} = 1",
+                            [f"dL/d{names[root]} = 1 (L is {names[root]} itself)"],
+                            grads={root: seed}))
+        for i, step in enumerate(self.backward):
+            node = step.node
+            title = (f"backward step {i + 1}/{len(self.backward)}: through {names[node]} "
+                     f"({node.op}), dL/d{names[node]} = {f(step.upstream)}")
+            changed = {}
+            for c in step.contributions:
+                grads[c.child] = grads.get(c.child, 0.0) + c.contribution
+                changed[c.child] = grads[c.child]
+                self.received[c.child].append((len(frames), step, c))
+            frames.append(Frame("backward", node, title,
+                                [chain_rule_line(step, c, names, f) for c in step.contributions],
+                                grads=changed))
+        ins = [v for v in leaves if v.label] or leaves
+        frames.append(Frame("done", None, "done: every gradient is complete",
+                            [f"dL/d{names[v]} = {f(grads.get(v, 0.0))}" for v in ins]))
+        return frames
+
+    def gradient_sum(self, node: Value) -> str:
+        """``dL/dx = -1.5000 (from n1) + 0.5000 (from n2) = -1.0000``: a grad as its parts."""
+        f, names = self.format, self.names
+        if node is self.root:
+            return f"dL/d{names[node]} = 1 (the root)"
+        parts = [f"{f(c.contribution)} (from {names[s.node]})" for _, s, c in self.received[node]]
+        if not parts:
+            return f"dL/d{names[node]} = 0 (L does not depend on it)"
+        total = math.fsum(c.contribution for _, _, c in self.received[node])
+        return f"dL/d{names[node]} = {' + '.join(parts)} = {f(total)}"
+
+    def summary(self) -> List[str]:
+        """One line per node: name, op and inputs, value."""
+        f, names = self.format, self.names
+        out = []
+        for v in self.order:
+            if v._fn is None:
+                out.append(f"{names[v]:>8}  input  = {f(v.data)}")
+            else:
+                args = ", ".join(names[c] for c in v.children)
+                out.append(f"{names[v]:>8}  {v.op}({args}) = {f(v.data)}")
+        return out
+
+
+def walkthrough(root: Value, fmt: Formatter = None, decimals: int = 4) -> Walkthrough:
+    """Forward then backward over root's graph as frames of text (runs the backward pass)."""
+    return Walkthrough(root, fmt, decimals)
