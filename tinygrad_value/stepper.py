@@ -124,7 +124,9 @@ def _number(x: float) -> str:
 def formatter(fmt: Formatter = None, decimals: int = 4) -> Callable[[float], str]:
     """A float -> str function from a format string (``"{:.4f}"``), a callable, or decimals."""
     if fmt is None:
-        fmt = "{:.%df}" % decimals
+        d = int(decimals)
+        # fixed point reads best; huge numbers would print hundreds of digits, so switch to 1e9 form
+        return lambda x: f"{x:.{d}f}" if not abs(x) >= 1e9 else f"{x:.{d}e}"
     if isinstance(fmt, str):
         pattern = fmt
         return lambda x: pattern.format(x)

@@ -1,0 +1,333 @@
+"""Draw a graph of Values with graphviz: a record per Value, a small node per op, gradients as ink.
+
+``draw_dot(root)`` returns a ``graphviz.Digraph``; ``render_graph(root, "out/graph.svg")``
+writes SVG/PNG/PDF in one call. The ``graphviz`` package is imported only here, and only when
+drawing, so ``import tinygrad_value`` stays instant.
+
+How to read a drawing: each Value is a box ``label | data | grad``; inputs are blue, parameters
+(leaves with a dotted label such as ``layer1.neuron0.w[0]``) amber, unlabelled constants grey,
+the output green with a thick border. Edges run in data-flow direction; the thicker and redder an
+edge, the larger the gradient flowing back along it (grey: zero). Values whose label has a
+dotted prefix are grouped in a cluster named by the prefix (``layer1.neuron0``), nested by dots.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import Callable, Dict, List, Optional, Union
+
+from .backward import topo_order
+from .stepper import Formatter, formatter
+from .value import Value
+
+DEFAULT_MAX_NODES = 400  # beyond this a drawing is unreadable and graphviz slow
+INLINE_MAX_NODES = 150  # Jupyter draws a Value inline only below this size
+
+STYLES = {  # node kind -> graphviz attributes
+    "input": {"style": "filled", "fillcolor": "#dbeafe"},
+    "param": {"style": "filled", "fillcolor": "#fde68a"},
+    "const": {"style": "filled", "fillcolor": "#f3f4f6", "fontcolor": "#4b5563"},
+    "interior": {"style": "filled", "fillcolor": "#ffffff"},
+    "output": {"style": "filled", "fillcolor": "#bbf7d0", "penwidth": "2.5"},
+}
+INSTALL_DOT = ("install graphviz's `dot` program: apt-get install graphviz (Debian/Ubuntu), "
+               "brew install graphviz (macOS), or see https://graphviz.org/download/")
+
+
+class GraphTooLarge(ValueError):
+    """The graph has more Values than ``max_nodes``: drawing it would be unreadable and slow."""
+
+
+class GraphvizNotFound(RuntimeError):
+    """graphviz's ``dot`` program is missing; ``source`` holds the DOT text, ``dot_path`` its file."""
+
+    def __init__(self, message: str, source: str, dot_path: Optional[Path]) -> None:
+        super().__init__(message)
+        self.source = source
+        self.dot_path = dot_path
+
+
+def _graphviz():
+    try:
+        import graphviz
+    except ImportError:  # pragma: no cover - depends on the environment
+        raise ImportError("drawing graphs needs the graphviz Python package: pip install graphviz "
+                          "(or pip install 'tinygrad-value[viz]')") from None
+    return graphviz
+
+
+# --- what to draw --------------------------------------------------------------------------------
+
+
+def count_values(root: Value, limit: int) -> int:
+    """The number of Values in root's graph, but stops counting once past ``limit``."""
+    seen = {root}
+    stack = [root]
+    while stack and len(seen) <= limit:
+        for child in stack.pop().children:
+            if child not in seen:
+                seen.add(child)
+                stack.append(child)
+    return len(seen)
+
+
+def check_size(root: Value, max_nodes: int) -> None:
+    n = count_values(root, max_nodes)
+    if n > max_nodes:
+        raise GraphTooLarge(
+            f"this graph has more than {max_nodes} Values (max_nodes={max_nodes}); a drawing that "
+            "big is unreadable and slow to lay out. Draw a smaller piece (one neuron's output, a "
+            "network with fewer inputs or units, a single sample instead of a batch loss), or pass "
+            "a larger max_nodes= if you really want it.")
+
+
+def node_kind(v: Value, root: Value) -> str:
+    """'output', 'param' (a leaf with a dotted label), 'input', 'const' or 'interior'."""
+    if v is root:
+        return "output"
+    if v._fn is not None:
+        return "interior"
+    if cluster_prefix(v.label):
+        return "param"
+    return "input" if v.label else "const"
+
+
+def cluster_prefix(label: str) -> Optional[str]:
+    """``'layer1.neuron3'`` for ``'layer1.neuron3.w[0]'``; None for labels without a dotted prefix."""
+    if "." not in label:
+        return None
+    try:
+        float(label)
+        return None  # a number such as '0.5' is not a path
+    except ValueError:
+        pass
+    prefix = label.rsplit(".", 1)[0]
+    return prefix if all(prefix.split(".")) else None
+
+
+def clusters(order: List[Value]) -> Dict[Value, str]:
+    """Each clustered Value's cluster name.
+
+    A Value whose label has a dotted prefix belongs to the cluster the prefix names. Walking
+    down from each clustered interior node, unlabelled interior nodes are claimed by that
+    cluster until a node with a label of its own, or a leaf, is reached; unlabelled leaves
+    (constants) stay outside.
+    """
+    found: Dict[Value, str] = {}
+    for v in order:
+        prefix = cluster_prefix(v.label)
+        if prefix:
+            found[v] = prefix
+    for v in reversed(order):  # from the output down, so outer modules claim first
+        name = found.get(v)
+        if name is None or v._fn is None:
+            continue
+        stack = list(v.children)
+        while stack:
+            c = stack.pop()
+            if c in found or c.label or c._fn is None:
+                continue
+            found[c] = name
+            stack.extend(c.children)
+    return found
+
+
+# --- drawing ------------------------------------------------------------------------------------
+
+
+def escape_record(text: str, limit: int = 40) -> str:
+    """Text made safe inside a graphviz record label: ``\\ { } | < > "`` are backslash-escaped."""
+    text = " ".join(str(text).split())  # newlines and tabs would break the record
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    out = []
+    for ch in text:
+        if ch in '\\{}|<>"':
+            out.append("\\" + ch)
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def escape_quoted(text: str, limit: int = 80) -> str:
+    """Text made safe inside a quoted DOT string (a tooltip): ``\\`` and ``"`` escaped."""
+    text = " ".join(str(text).split())
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return text.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def _ink(g: float, biggest: float) -> Dict[str, str]:
+    """Edge attributes for a gradient g: width and redness grow with |g| / the largest |g|."""
+    if not math.isfinite(g):
+        return {"color": "#7c3aed", "penwidth": "3", "tooltip": f"gradient {g}"}
+    t = 0.0 if biggest <= 0 else min(abs(g) / biggest, 1.0)
+    if t == 0.0:
+        return {"color": "#c0c4cc", "penwidth": "1", "tooltip": "gradient 0"}
+    grey, red = (156, 163, 175), (220, 38, 38)
+    rgb = "".join(f"{round(a + (b - a) * t):02x}" for a, b in zip(grey, red))
+    return {"color": "#" + rgb, "penwidth": f"{1 + 3 * t:.2f}", "tooltip": f"gradient {g:.6g}"}
+
+
+def draw_dot(root: Value, rankdir: str = "LR", decimals: int = 4, fmt: Formatter = None,
+             max_nodes: int = DEFAULT_MAX_NODES, cluster: bool = True, grad_edges: bool = True,
+             names: Optional[Dict[Value, str]] = None, title: Optional[str] = None):
+    """A ``graphviz.Digraph`` of root's graph.
+
+    One record per Value (``label | data | grad``, numbers with ``decimals`` places or ``fmt``,
+    a format string like ``"{:.2e}"`` or a callable), one small node per op, edges in data-flow
+    direction. Leaves, parameters and the output are filled differently; with ``grad_edges``
+    each edge's colour and width show the gradient flowing back along it (``local · upstream``).
+    ``rankdir`` is ``"LR"`` or ``"TB"`` (also ``RL``, ``BT``). Values are grouped into clusters by
+    dotted labels (``cluster=False`` turns that off). ``names`` shows a name for unlabelled
+    Values. Node ids are ``v0, v1, ...`` in topological order, op nodes ``v3_op``; edges into an
+    op node are ``v3_in0, v3_in1, ...`` and from it ``v3_out``.
+
+    Raises ``GraphTooLarge`` (a ``ValueError``) past ``max_nodes`` Values.
+    """
+    graphviz = _graphviz()
+    if rankdir not in ("LR", "TB", "RL", "BT"):
+        raise ValueError(f"rankdir must be 'LR', 'TB', 'RL' or 'BT', got {rankdir!r}")
+    check_size(root, max_nodes)
+    f: Callable[[float], str] = formatter(fmt, decimals)
+    order = topo_order(root)
+    ids = {v: f"v{i}" for i, v in enumerate(order)}
+    where = clusters(order) if cluster else {}
+    horizontal = rankdir in ("LR", "RL")
+
+    g = graphviz.Digraph("tinygrad_value", graph_attr={"rankdir": rankdir, "fontname": "Helvetica"},
+                         node_attr={"fontname": "Helvetica", "fontsize": "11"},
+                         edge_attr={"arrowsize": "0.6"})
+    if title:
+        g.attr(label=title, labelloc="t", fontsize="14")
+    groups: Dict[str, object] = {}
+
+    def holder(v: Value):
+        name = where.get(v)
+        if name is None:
+            return g
+        if name not in groups:
+            groups[name] = graphviz.Digraph(
+                name="cluster_" + name,
+                graph_attr={"label": name, "style": "rounded,dashed", "color": "#6b7280",
+                            "fontsize": "10", "labeljust": "l", "fontname": "Helvetica"})
+        return groups[name]
+
+    # edge gradients: into an op node, local · upstream for each child; out of it, the node's grad
+    edges = []
+    for v in order:
+        fn = v._fn
+        if fn is None:
+            continue
+        children = v.children
+        try:
+            locals_ = fn.local_scalar(tuple(c.data for c in children), v._arg, v.data)
+        except (ValueError, ZeroDivisionError, OverflowError):
+            locals_ = (math.nan,) * len(children)
+        for k, (c, local) in enumerate(zip(children, locals_)):
+            edges.append((ids[c], ids[v] + "_op", f"{ids[v]}_in{k}", float(local) * v.grad))
+        edges.append((ids[v] + "_op", ids[v], f"{ids[v]}_out", v.grad))
+    biggest = max((abs(e[3]) for e in edges if math.isfinite(e[3])), default=0.0)
+
+    for v in order:
+        kind = node_kind(v, root)
+        shown = v.label or (names or {}).get(v, "")
+        fields = [escape_record(shown), f"data {escape_record(f(v.data))}",
+                  f"grad {escape_record(f(v.grad))}"]
+        label = " | ".join(fields)
+        if horizontal:
+            label = "{ " + label + " }"
+        attrs = dict(STYLES[kind])
+        attrs["tooltip"] = escape_quoted(f"{kind} {shown}".strip())
+        holder(v).node(ids[v], graphviz.nohtml(label), shape="record", id=ids[v], **attrs)
+        if v._fn is not None:
+            holder(v).node(ids[v] + "_op", graphviz.nohtml(v.op), id=ids[v] + "_op",
+                           shape="ellipse", style="filled", fillcolor="#e5e7eb", fontsize="10",
+                           width="0.3", height="0.3", margin="0.04")
+    for tail, head, edge_id, grad in edges:
+        attrs = _ink(grad, biggest) if grad_edges else {"color": "#6b7280"}
+        g.edge(tail, head, id=edge_id, **attrs)
+
+    # attach clusters innermost first, each into its dotted parent (layer1.neuron3 into layer1)
+    for name in list(groups):
+        parts = name.split(".")
+        for i in range(1, len(parts)):
+            parent = ".".join(parts[:i])
+            if parent not in groups:
+                groups[parent] = graphviz.Digraph(
+                    name="cluster_" + parent,
+                    graph_attr={"label": parent, "style": "rounded,dashed", "color": "#9ca3af",
+                                "fontsize": "10", "labeljust": "l", "fontname": "Helvetica"})
+    for name in sorted(groups, key=lambda n: -n.count(".")):
+        parent = name.rsplit(".", 1)[0] if "." in name else None
+        (groups[parent] if parent else g).subgraph(groups[name])
+    return g
+
+
+# --- files ----------------------------------------------------------------------------------
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix="." + path.name, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def pipe(graph, fmt: str, dot_path: Optional[Path] = None) -> bytes:
+    """Run ``dot`` on the graph; a missing ``dot`` becomes ``GraphvizNotFound`` (DOT kept)."""
+    graphviz = _graphviz()
+    try:
+        return graph.pipe(format=fmt)
+    except graphviz.ExecutableNotFound:
+        where = ""
+        if dot_path is not None:
+            _write_atomic(dot_path, graph.source.encode())
+            where = f" The DOT source was written to {dot_path};"
+        raise GraphvizNotFound(
+            f"cannot render {fmt.upper()}: graphviz's `dot` program is not installed. "
+            f"To get pictures, {INSTALL_DOT}.{where} the DOT text is also in draw_dot(root).source "
+            "(paste it into any graphviz viewer).", graph.source, dot_path) from None
+
+
+def render_graph(root: Value, path: Union[str, os.PathLike], **draw_options) -> Path:
+    """Draw root's graph into ``path`` in one call; the format comes from the suffix
+    (``.svg``, ``.png``, ``.pdf``, or ``.dot``/``.gv`` for the DOT text itself).
+
+    Without graphviz's ``dot`` program the DOT text is written beside it (``graph.dot``) and
+    ``GraphvizNotFound`` explains how to install graphviz. Returns the path written.
+    """
+    path = Path(path)
+    fmt = path.suffix.lower().lstrip(".")
+    if fmt not in ("svg", "png", "pdf", "dot", "gv"):
+        raise ValueError(f"cannot tell the format from {path.name!r}: use a name ending in "
+                         ".svg, .png, .pdf or .dot")
+    graph = draw_dot(root, **draw_options)
+    if fmt in ("dot", "gv"):
+        _write_atomic(path, graph.source.encode())
+        return path
+    _write_atomic(path, pipe(graph, fmt, dot_path=path.with_suffix(".dot")))
+    return path
+
+
+def svg(root: Value, **draw_options) -> str:
+    """root's graph as SVG text (for embedding)."""
+    return pipe(draw_dot(root, **draw_options), "svg").decode("utf-8")
+
+
+def repr_svg(value: Value) -> Optional[str]:
+    """SVG for Jupyter's inline display; None (so the plain repr shows) when the graph is large
+    or graphviz is unavailable."""
+    try:
+        return svg(value, max_nodes=INLINE_MAX_NODES)
+    except (ImportError, GraphTooLarge, GraphvizNotFound):
+        return None
