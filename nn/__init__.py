@@ -1,1 +1,10 @@
-"""nn: neurons, layers, losses and optimizers built on tinygrad_value's Values."""
+"""nn: neurons, layers, losses, optimizers, data and a training loop, built on tinygrad_value."""
+
+from . import data, losses, optim
+from .dropout import Dropout
+from .mlp import MLP, Layer, Neuron
+from .module import Module, StateDictError
+from .train import History, accuracy, fit
+
+__all__ = ["Module", "StateDictError", "Neuron", "Layer", "MLP", "Dropout", "losses", "optim",
+           "data", "fit", "History", "accuracy"]

@@ -1,0 +1,240 @@
+"""What the live view draws, computed on a private copy of the model: boundary, weights, one sample's graph.
+
+The training thread only hands over a list of parameter floats (cheap); everything here runs on a
+``Mirror``, a deep copy of the model whose parameters are overwritten from that list. So drawing a
+sample's graph (which calls ``backward()``) never touches the gradients being trained on.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import shutil
+import subprocess
+from typing import Callable, List, Optional, Sequence
+
+import tinygrad_value as tv
+
+SampleLoss = Callable[[tv.Value, float], tv.Value]
+
+
+def hinge_sample_loss(score: tv.Value, target: float) -> tv.Value:
+    """One sample's max-margin loss, micrograd's: relu(1 - y·s)."""
+    return (1 - target * score).relu()
+
+
+def param_values(model) -> List[float]:
+    """The model's parameters as plain floats, in ``parameters()`` order."""
+    return [p.data for p in model.parameters()]
+
+
+def _first(out):
+    """A model with one output returns a Value; a list with one Value is accepted too."""
+    return out[0] if isinstance(out, (list, tuple)) else out
+
+
+class Mirror:
+    """A deep copy of ``model`` that snapshots are loaded into and evaluated on."""
+
+    def __init__(self, model) -> None:
+        self.model = copy.deepcopy(model)
+        if hasattr(self.model, "eval"):
+            self.model.eval()  # no dropout noise in the pictures
+        self.params = list(self.model.parameters())
+        self._plan = self._numpy_plan()
+
+    def load(self, values: Sequence[float]) -> None:
+        if len(values) != len(self.params):
+            raise ValueError(f"snapshot has {len(values)} parameters, model has {len(self.params)}")
+        for p, v in zip(self.params, values):
+            p.data = float(v)
+            p.grad = 0.0
+
+    # --- forward on many points ------------------------------------------------------------
+
+    def scores(self, points) -> List[float]:
+        """The model's output for each 2-D point, with the currently loaded parameters."""
+        if self._plan is not None:
+            return self._numpy_scores(points).tolist()
+        with tv.no_grad():
+            return [_first(self.model([float(a), float(b)])).data for a, b in points]
+
+    def _numpy_plan(self):
+        """Index arrays [(W, b, activation)] so a grid is one matrix product per layer.
+
+        Read from micrograd's structure (``layers[].neurons[].w/.b``); the plan is used only if it
+        reproduces the model's own output on a few points, else the slow exact path is kept.
+        """
+        try:
+            import numpy as np
+
+            index = {id(p): i for i, p in enumerate(self.params)}
+            plan = []
+            for layer in self.model.layers:
+                neurons = layer.neurons
+                W = np.array([[index[id(w)] for w in n.w] for n in neurons])
+                b = np.array([index[id(n.b)] for n in neurons])
+                acts = {_activation_name(n) for n in neurons}
+                if len(acts) != 1 or None in acts:
+                    return None
+                plan.append((W, b, acts.pop()))
+            probe = [(0.3, -0.2), (-1.1, 0.7), (2.0, 0.5)]
+            self._plan = plan
+            fast = self._numpy_scores(probe)
+            with tv.no_grad():
+                exact = [_first(self.model([a, b])).data for a, b in probe]
+            if all(math.isclose(f, e, rel_tol=1e-9, abs_tol=1e-9) for f, e in zip(fast, exact)):
+                return plan
+        except Exception:  # an unfamiliar model: fall back to evaluating Values
+            pass
+        self._plan = None
+        return None
+
+    def _numpy_scores(self, points):
+        import numpy as np
+
+        theta = np.array([p.data for p in self.params])
+        h = np.asarray(points, dtype=float)
+        for W, b, act in self._plan:
+            h = h @ theta[W].T + theta[b]
+            if act == "relu":
+                h = np.maximum(h, 0.0)
+            elif act == "tanh":
+                h = np.tanh(h)
+            elif act == "sigmoid":
+                h = 0.5 * (1.0 + np.tanh(0.5 * h))
+        return h[:, 0]
+
+    # --- what the page shows ---------------------------------------------------------------
+
+    def weights(self) -> List[dict]:
+        """Each layer as rows of ``[w₀, …, wₙ₋₁, b]``, one row per neuron."""
+        out = []
+        try:
+            for i, layer in enumerate(self.model.layers):
+                rows = [[_num(w.data) for w in n.w] + [_num(n.b.data)] for n in layer.neurons]
+                out.append({"name": f"layer {i + 1}", "rows": rows})
+        except AttributeError:
+            out.append({"name": "parameters", "rows": [[_num(p.data) for p in self.params]]})
+        return out
+
+    def sample_graph(self, x: Sequence[float], target: float, sample_loss: SampleLoss) -> tv.Value:
+        """Build one sample's loss on the mirror and backpropagate it (grads of this graph only)."""
+        for p in self.params:
+            p.grad = 0.0
+        xs = [tv.Value(float(v), label=f"x{j}") for j, v in enumerate(x)]
+        loss = sample_loss(_first(self.model(xs)), float(target))
+        loss.label = loss.label or "loss"
+        loss.backward()
+        return loss
+
+
+def _num(x: float) -> float:
+    """A weight for JSON: 4 decimals, 0 for nan/inf (JSON has no such numbers)."""
+    return round(x, 4) if math.isfinite(x) else 0.0
+
+
+def _activation_name(neuron) -> Optional[str]:
+    act = getattr(neuron, "activation", None)
+    if callable(act) and not isinstance(act, str):
+        act = getattr(act, "__name__", None)
+    if isinstance(act, str):
+        act = act.lower()
+        return {"identity": "linear", "none": "linear"}.get(act, act) if act in {
+            "relu", "tanh", "sigmoid", "linear", "identity", "none"} else None
+    nonlin = getattr(neuron, "nonlin", None)
+    if nonlin is None:
+        return None
+    return "relu" if nonlin else "linear"
+
+
+# --- the graph as SVG ------------------------------------------------------------------------
+
+
+def graph_dot_source(root: tv.Value) -> str:
+    """DOT text for root's graph: ``tv.draw_dot`` when the engine has it, else a plain fallback."""
+    draw = getattr(tv, "draw_dot", None)
+    if draw is not None:
+        try:
+            return draw(root, rankdir="LR").source
+        except TypeError:
+            return draw(root).source
+    return _fallback_dot(root)
+
+
+def _esc(text: str) -> str:
+    """Escape text for a graphviz record label."""
+    out = text
+    for ch in '\\{}|<>"':
+        out = out.replace(ch, "\\" + ch)
+    return out
+
+
+def _fallback_dot(root: tv.Value) -> str:
+    """micrograd's draw_dot, enough to see data and grad on each node (until tv.draw_dot lands)."""
+    order = tv.topo_order(root)
+    ids = {id(v): f"n{i}" for i, v in enumerate(order)}
+    biggest = max((abs(v.grad) for v in order), default=0.0) or 1.0
+    lines = ["digraph G {", 'rankdir=LR; bgcolor="white";',
+             'node [fontname="Helvetica", fontsize=10]; edge [color="#888888"];']
+    for v in order:
+        name = ids[id(v)]
+        fill = "#e8f0fe" if not v.children else "#ffffff"
+        if v is root:
+            fill = "#fde68a"
+        label = f"{_esc(v.label)} | data {v.data:.4f} | grad {v.grad:.4f}"
+        lines.append(f'{name} [shape=record, style=filled, fillcolor="{fill}", label="{{ {label} }}"];')
+        if v.children:
+            lines.append(f'{name}_op [label="{_esc(v.op)}", shape=circle, width=0.3, fixedsize=false];')
+            lines.append(f"{name}_op -> {name};")
+            for c in v.children:
+                width = 0.6 + 2.4 * min(1.0, abs(c.grad) / biggest)
+                lines.append(f"{ids[id(c)]} -> {name}_op [penwidth={width:.2f}];")
+    lines.append("}")
+    return "\n".join(lines)
+
+
+class GraphUnavailable(RuntimeError):
+    """The graph could not be rendered (no ``dot`` binary, too large, or too slow)."""
+
+
+def render_svg(dot_source: str, timeout: float = 30.0) -> str:
+    """Run graphviz's ``dot -Tsvg`` with a time limit; returns the SVG text."""
+    exe = shutil.which("dot")
+    if exe is None:
+        raise GraphUnavailable("graphviz's `dot` is not installed (apt-get install graphviz)")
+    try:
+        done = subprocess.run([exe, "-Tsvg"], input=dot_source.encode(), capture_output=True,
+                              timeout=timeout, check=False)
+    except subprocess.TimeoutExpired as exc:
+        raise GraphUnavailable(f"dot took longer than {timeout:.0f} s") from exc
+    if done.returncode != 0:
+        raise GraphUnavailable("dot failed: " + done.stderr.decode(errors="replace")[:300])
+    return done.stdout.decode("utf-8", errors="replace")
+
+
+def sample_graph_svg(mirror: Mirror, x, target, sample_loss: SampleLoss, max_nodes: int = 1500) -> str:
+    """The SVG of one sample's loss graph, with its data and grads, on the mirror."""
+    root = mirror.sample_graph(x, target, sample_loss)
+    n = len(tv.topo_order(root))
+    if n > max_nodes:
+        raise GraphUnavailable(f"the sample's graph has {n} nodes (limit {max_nodes}); "
+                               "use a smaller network for the live graph")
+    return render_svg(graph_dot_source(root))
+
+
+def boundary_grid(mirror: Mirror, bounds, n: int) -> dict:
+    """Scores on an n×n grid over ``bounds = (x0, x1, y0, y1)``, row 0 at the top (y1)."""
+    x0, x1, y0, y1 = bounds
+    xs = [x0 + (x1 - x0) * (i + 0.5) / n for i in range(n)]
+    ys = [y1 - (y1 - y0) * (j + 0.5) / n for j in range(n)]
+    pts = [(a, b) for b in ys for a in xs]
+    z = [round(s, 3) if math.isfinite(s) else 0.0 for s in mirror.scores(pts)]
+    return {"n": n, "bounds": [x0, x1, y0, y1], "z": z}
+
+
+def accuracy(mirror: Mirror, X, y, threshold: float = 0.0) -> float:
+    """Share of points whose score falls on their label's side of ``threshold``."""
+    scores = mirror.scores(X)
+    hits = sum((s > threshold) == (t > threshold) for s, t in zip(scores, y))
+    return hits / max(1, len(y))

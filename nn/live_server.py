@@ -1,0 +1,271 @@
+"""The live view's HTTP server: standard library only, loopback only, every request bounded.
+
+Routes (anything else is 404; a wrong method 405; unknown or malformed parameters 400):
+
+    GET  /                 the page
+    GET  /api/state?since=N    JSON: status, curves from index N, boundary, weights, graph info
+    GET  /events?since=N       the same JSON as server-sent events, one per change
+    GET  /graph.svg?v=N        the chosen sample's loss graph (v only busts the browser cache)
+    POST /api/pause  /api/resume  /api/step  /api/select?i=N
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Dict, Optional
+from urllib.parse import parse_qsl, urlsplit
+
+MAX_CONNECTIONS = 32  # handler threads at once; more are closed at once
+MAX_STREAMS = 8  # open /events streams at once
+MAX_BODY = 1024
+EVENT_GAP = 0.1  # at most ~10 events per second per stream
+KEEPALIVE = 15.0
+
+ROUTES = {
+    ("GET", "/"): ((), "page"),
+    ("GET", "/index.html"): ((), "page"),
+    ("GET", "/api/state"): (("since",), "state"),
+    ("GET", "/events"): (("since",), "events"),
+    ("GET", "/graph.svg"): (("v",), "graph"),
+    ("GET", "/favicon.ico"): ((), "favicon"),
+    ("POST", "/api/pause"): ((), "pause"),
+    ("POST", "/api/resume"): ((), "resume"),
+    ("POST", "/api/step"): ((), "step"),
+    ("POST", "/api/select"): (("i",), "select"),
+}
+PATHS = {path for _, path in ROUTES}
+
+
+class BadRequest(Exception):
+    """Answered with a 4xx status and a one-line reason; never reaches the training loop."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False  # close() must not wait for open event streams
+    allow_reuse_address = True
+
+    def __init__(self, address, handler, view, family) -> None:
+        self.address_family = family
+        self.view = view
+        self.slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
+        self.streams = threading.BoundedSemaphore(MAX_STREAMS)
+        super().__init__(address, handler)
+
+    def process_request(self, request, client_address):
+        if not self.slots.acquire(blocking=False):
+            self.shutdown_request(request)  # too many at once: drop, do not queue
+            return
+        try:
+            super().process_request(request, client_address)
+        except Exception:
+            self.slots.release()
+            raise
+
+    def process_request_thread(self, request, client_address):
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self.slots.release()
+
+    def handle_error(self, request, client_address) -> None:
+        pass  # a client that hangs up mid-answer is not news
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server_version = "tinygrad-value-live"
+    protocol_version = "HTTP/1.0"  # one request per connection: nothing lingers
+    timeout = 10  # seconds for a client to send its request (and to accept our bytes)
+
+    def log_message(self, format, *args) -> None:  # noqa: A002 - the stdlib's name
+        pass
+
+    def do_GET(self) -> None:
+        self._dispatch("GET")
+
+    def do_POST(self) -> None:
+        self._dispatch("POST")
+
+    def _not_allowed(self) -> None:
+        self._send_error(405, "method not allowed")
+
+    do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _not_allowed
+
+    # --- plumbing ---------------------------------------------------------------------------
+
+    def _dispatch(self, method: str) -> None:
+        try:
+            self._check_host()
+            parts = urlsplit(self.path)
+            key = (method, parts.path)
+            if key not in ROUTES:
+                if parts.path in PATHS:
+                    raise BadRequest(405, f"{method} is not allowed on {parts.path}")
+                raise BadRequest(404, f"no such page: {parts.path[:100]}")
+            allowed, action = ROUTES[key]
+            params = self._params(parts.query, allowed)
+            if method == "POST":
+                self._check_origin()
+                self._drain_body()
+            getattr(self, "_do_" + action)(params)
+        except BadRequest as exc:
+            self._send_error(exc.status, str(exc))
+        except (BrokenPipeError, ConnectionResetError, socket.timeout):
+            pass
+        except Exception as exc:  # a bug here must not take anything else down
+            try:
+                self._send_error(500, f"{type(exc).__name__}")
+            except OSError:
+                pass
+
+    def _check_host(self) -> None:
+        """Refuse requests addressed to another host name (DNS-rebinding guard)."""
+        host = self.headers.get("Host")
+        if host is None:
+            return
+        port = self.server.server_address[1]
+        ok = {f"127.0.0.1:{port}", f"localhost:{port}", f"[::1]:{port}"}
+        if host.strip().lower() not in ok:
+            raise BadRequest(403, "this server answers only to 127.0.0.1")
+
+    def _check_origin(self) -> None:
+        """Controls may be pressed only from our own page (no cross-site POSTs)."""
+        origin = self.headers.get("Origin")
+        if origin is None or origin == "null":
+            return
+        port = self.server.server_address[1]
+        if origin.lower() not in {f"http://127.0.0.1:{port}", f"http://localhost:{port}",
+                                  f"http://[::1]:{port}"}:
+            raise BadRequest(403, "cross-origin request refused")
+
+    def _drain_body(self) -> None:
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError as exc:
+            raise BadRequest(400, "bad Content-Length") from exc
+        if length < 0:
+            raise BadRequest(400, "bad Content-Length")
+        if length > MAX_BODY:
+            raise BadRequest(413, "request body too large")
+        if length:
+            self.rfile.read(length)
+
+    @staticmethod
+    def _params(query: str, allowed) -> Dict[str, int]:
+        """Query parameters: only the allowed names, each once, each a non-negative integer."""
+        try:
+            pairs = parse_qsl(query, keep_blank_values=True, max_num_fields=8)
+        except ValueError as exc:
+            raise BadRequest(400, "too many or malformed parameters") from exc
+        out: Dict[str, int] = {}
+        for name, value in pairs:
+            if name not in allowed:
+                raise BadRequest(400, f"unknown parameter {name[:40]!r}")
+            if name in out:
+                raise BadRequest(400, f"parameter {name!r} given twice")
+            if not (value.isascii() and value.isdigit()) or len(value) > 9:
+                raise BadRequest(400, f"parameter {name!r} must be a non-negative integer")
+            out[name] = int(value)
+        return out
+
+    def _send(self, status: int, body: bytes, ctype: str, extra: Optional[dict] = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        self.send_header("X-Content-Type-Options", "nosniff")
+        for k, v in (extra or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _send_json(self, obj, status: int = 200) -> None:
+        self._send(status, json.dumps(obj, allow_nan=False).encode(), "application/json")
+
+    def _send_error(self, status: int, reason: str) -> None:
+        self._send_json({"error": reason, "status": status}, status)
+
+    # --- the routes ---------------------------------------------------------------------------
+
+    def _do_page(self, params) -> None:
+        csp = ("default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+               "img-src 'self' data: blob:; connect-src 'self'")
+        self._send(200, self.server.view.page().encode(), "text/html; charset=utf-8",
+                   {"Content-Security-Policy": csp})
+
+    def _do_favicon(self, params) -> None:
+        self._send(204, b"", "image/x-icon")
+
+    def _do_state(self, params) -> None:
+        self._send_json(self.server.view.state(params.get("since", 0)))
+
+    def _do_graph(self, params) -> None:
+        svg = self.server.view.svg()
+        if svg is None:
+            raise BadRequest(404, "no graph yet")
+        self._send(200, svg.encode(), "image/svg+xml; charset=utf-8")
+
+    def _do_events(self, params) -> None:
+        view = self.server.view
+        if not self.server.streams.acquire(blocking=False):
+            raise BadRequest(429, "too many open event streams")
+        try:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Cache-Control", "no-store")
+            self.end_headers()
+            since = params.get("since", 0)
+            version = None
+            while not view.closed:
+                state = view.state(since)
+                if state["version"] != version:
+                    version = state["version"]
+                    since = state["curve_to"]
+                    self.wfile.write(b"data: " + json.dumps(state, allow_nan=False).encode() + b"\n\n")
+                else:
+                    self.wfile.write(b": keep-alive\n\n")
+                self.wfile.flush()
+                time.sleep(EVENT_GAP)
+                view.wait_for_change(version, KEEPALIVE)
+        finally:
+            self.server.streams.release()
+
+    def _do_pause(self, params) -> None:
+        self.server.view.pause()
+        self._send_json({"ok": True})
+
+    def _do_resume(self, params) -> None:
+        self.server.view.resume()
+        self._send_json({"ok": True})
+
+    def _do_step(self, params) -> None:
+        self.server.view.step()
+        self._send_json({"ok": True})
+
+    def _do_select(self, params) -> None:
+        if "i" not in params:
+            raise BadRequest(400, "select needs ?i=<sample index>")
+        try:
+            self.server.view.select(params["i"])
+        except ValueError as exc:
+            raise BadRequest(400, str(exc)) from exc
+        self._send_json({"ok": True, "sample": params["i"]})
+
+
+def serve(view, host: str, port: int):
+    """Start serving ``view`` on (host, port) in a daemon thread; returns (server, thread)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    bind = "127.0.0.1" if host == "localhost" else host
+    server = _Server((bind, port), _Handler, view, family)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2},
+                              name="live-http", daemon=True)
+    thread.start()
+    return server, thread

@@ -1,0 +1,212 @@
+"""Loss functions and penalties on Values; each reduces by the mean, as torch.nn.functional does.
+
+Every loss takes ``(predictions, targets)``: a single Value and a number, or two equal-length
+lists. Targets may be numbers or Values (a compiled training step feeds targets through leaf
+Values, so every loss whose graph must not depend on the target's value accepts them).
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import List, Sequence, Tuple, Union
+
+import tinygrad_value as tv
+
+Scalar = Union[tv.Value, float, int]
+LOG_CLAMP = -100.0  # PyTorch's binary_cross_entropy clamps log at -100
+_TINY = math.exp(LOG_CLAMP)
+
+
+def _pairs(name: str, predictions, targets) -> Tuple[list, list]:
+    """Both arguments as equal-length lists (a lone Value/number becomes a list of one)."""
+    preds = list(predictions) if isinstance(predictions, (list, tuple)) else [predictions]
+    targs = list(targets) if isinstance(targets, (list, tuple)) else [targets]
+    if len(preds) != len(targs):
+        raise ValueError(f"{name}: {len(preds)} predictions but {len(targs)} targets; "
+                         f"they must have the same length")
+    if not preds:
+        raise ValueError(f"{name}: no predictions (empty list)")
+    for i, p in enumerate(preds):
+        if isinstance(p, (list, tuple)):
+            raise ValueError(f"{name}: prediction {i} is a list; expected one Value per target "
+                             f"(did the model's last layer have more than one output?)")
+    return preds, targs
+
+
+def _data(t) -> float:
+    return t.data if isinstance(t, tv.Value) else float(t)
+
+
+def _as_value(x) -> tv.Value:
+    return x if isinstance(x, tv.Value) else tv.Value(x)
+
+
+def _mean(terms: list) -> tv.Value:
+    """(t₀ + t₁ + … + tₙ₋₁) / n as one n-ary sum node and one division."""
+    return tv.sum(terms) / len(terms)
+
+
+def mse(predictions, targets) -> tv.Value:
+    """Mean squared error: (1/n) Σ (pᵢ - yᵢ)²."""
+    preds, targs = _pairs("mse", predictions, targets)
+    return _mean([(p - y) ** 2 for p, y in zip(preds, targs)])
+
+
+def mae(predictions, targets) -> tv.Value:
+    """Mean absolute error: (1/n) Σ |pᵢ - yᵢ| (gradient sign(pᵢ - yᵢ)/n, 0 at the kink)."""
+    preds, targs = _pairs("mae", predictions, targets)
+    return _mean([_as_value(p - y).abs() for p, y in zip(preds, targs)])
+
+
+def huber(predictions, targets, delta: float = 1.0) -> tv.Value:
+    """Huber loss, mean over elements: with d = pᵢ - yᵢ, ½d² where |d| <= δ, else δ(|d| - ½δ).
+    Quadratic near 0, linear in the tails (gradient clipped to ±δ). The branch is chosen from
+    the current data when the graph is built."""
+    if not delta > 0:
+        raise ValueError(f"huber: delta must be > 0, got {delta!r}")
+    preds, targs = _pairs("huber", predictions, targets)
+    terms = []
+    for p, y in zip(preds, targs):
+        d = _as_value(p - y)
+        if abs(d.data) <= delta:
+            terms.append(0.5 * d * d)
+        else:
+            terms.append(delta * (d.abs() - 0.5 * delta))
+    return _mean(terms)
+
+
+def _clamped_log(p: tv.Value) -> tv.Value:
+    """max(log p, -100): PyTorch's clamp, so p = 0 gives a finite loss instead of -inf."""
+    if p.data > _TINY:
+        return p.log()
+    return tv.Value(LOG_CLAMP)
+
+
+def binary_cross_entropy(predictions, targets) -> tv.Value:
+    """-(1/n) Σ [yᵢ log pᵢ + (1 - yᵢ) log(1 - pᵢ)] for probabilities pᵢ in [0, 1] and targets
+    yᵢ in [0, 1]; each log is clamped at -100 as in PyTorch."""
+    preds, targs = _pairs("binary_cross_entropy", predictions, targets)
+    terms = []
+    for i, (p, y) in enumerate(zip(preds, targs)):
+        p = _as_value(p)
+        if not 0.0 <= p.data <= 1.0:
+            raise ValueError(f"binary_cross_entropy: prediction {i} is {p.data!r}, not a "
+                             f"probability in [0, 1] (for raw scores use "
+                             f"binary_cross_entropy_with_logits)")
+        if not 0.0 <= _data(y) <= 1.0:
+            raise ValueError(f"binary_cross_entropy: target {i} is {_data(y)!r}, not in [0, 1]")
+        terms.append(-(y * _clamped_log(p) + (1 - y) * _clamped_log(1 - p)))
+    return _mean(terms)
+
+
+def softplus(z: tv.Value) -> tv.Value:
+    """log(1 + eᶻ), computed as max(z, 0) + log(1 + e^-|z|) so e never overflows.
+
+    max(z, 0) is written ½(z + |z|): the same number, and its gradient at z = 0 is ½, which
+    makes softplus'(0) = σ(0) = ½ exactly (relu'(0) = 0 would give 0 there)."""
+    a = z.abs()
+    return 0.5 * (z + a) + (1 + (-a).exp()).log()
+
+
+def binary_cross_entropy_with_logits(logits, targets) -> tv.Value:
+    """BCE of σ(zᵢ) against yᵢ without forming σ: (1/n) Σ [softplus(zᵢ) - yᵢ·zᵢ], stable for any
+    z; the gradient is (σ(zᵢ) - yᵢ)/n."""
+    zs, targs = _pairs("binary_cross_entropy_with_logits", logits, targets)
+    terms = []
+    for i, (z, y) in enumerate(zip(zs, targs)):
+        if not 0.0 <= _data(y) <= 1.0:
+            raise ValueError(f"binary_cross_entropy_with_logits: target {i} is {_data(y)!r}, "
+                             f"not in [0, 1]")
+        z = _as_value(z)
+        terms.append(softplus(z) - y * z)
+    return _mean(terms)
+
+
+def _logits(name: str, logits) -> List[tv.Value]:
+    zs = [_as_value(z) for z in logits]
+    if not zs:
+        raise ValueError(f"{name}: no logits (empty list)")
+    return zs
+
+
+def log_softmax(logits: Sequence[Scalar]) -> List[tv.Value]:
+    """log softmax(z)ᵢ = zᵢ - log Σⱼ e^zⱼ, computed as (zᵢ - m) - log Σⱼ e^(zⱼ - m) with m = max z
+    (a constant: the result does not depend on it, and every exponent is then <= 0)."""
+    zs = _logits("log_softmax", logits)
+    m = max(z.data for z in zs)
+    shifted = [z - m for z in zs]
+    lse = tv.sum([s.exp() for s in shifted]).log()
+    return [s - lse for s in shifted]
+
+
+def softmax(logits: Sequence[Scalar]) -> List[tv.Value]:
+    """softmax(z)ᵢ = e^zᵢ / Σⱼ e^zⱼ, computed with zⱼ - max z so no exponent overflows."""
+    zs = _logits("softmax", logits)
+    m = max(z.data for z in zs)
+    exps = [(z - m).exp() for z in zs]
+    total = tv.sum(exps)
+    return [e / total for e in exps]
+
+
+def _one_cross_entropy(logits, target, where: str) -> tv.Value:
+    zs = _logits("cross_entropy", logits)
+    if isinstance(target, (list, tuple)):  # class probabilities (soft or one-hot targets)
+        if len(target) != len(zs):
+            raise ValueError(f"cross_entropy{where}: {len(zs)} logits but {len(target)} "
+                             f"target probabilities")
+        return -tv.dot(target, log_softmax(zs))
+    if isinstance(target, bool) or not isinstance(target, numbers.Integral):
+        raise TypeError(f"cross_entropy{where}: the target must be a class index (int) or a "
+                        f"list of class probabilities, got {type(target).__name__} {target!r}")
+    if not 0 <= target < len(zs):
+        raise ValueError(f"cross_entropy{where}: class index {target} is out of range for "
+                         f"{len(zs)} classes (0 to {len(zs) - 1})")
+    # -log softmax(z)_t = log Σⱼ e^(zⱼ - m) - (z_t - m); its gradient is softmax(z) - onehot(t).
+    m = max(z.data for z in zs)
+    lse = tv.sum([(z - m).exp() for z in zs]).log()
+    return lse - (zs[target] - m)
+
+
+def cross_entropy(logits, targets) -> tv.Value:
+    """-log softmax(z)[t], from raw logits z and a class index t, via a stable log-sum-exp.
+
+    A batch (a list of logit lists and a list of indices) gives the mean over samples. A target
+    may also be a list of class probabilities y: then the loss is -Σₖ yₖ log softmax(z)ₖ.
+    """
+    if logits and isinstance(logits[0], (list, tuple)):
+        if not isinstance(targets, (list, tuple)):
+            raise TypeError("cross_entropy: a batch of logits needs a list of targets, "
+                            f"got {type(targets).__name__}")
+        if len(logits) != len(targets):
+            raise ValueError(f"cross_entropy: {len(logits)} samples of logits but "
+                             f"{len(targets)} targets")
+        return _mean([_one_cross_entropy(z, t, f" (sample {i})")
+                                       for i, (z, t) in enumerate(zip(logits, targets))])
+    return _one_cross_entropy(logits, targets, "")
+
+
+def hinge(scores, targets) -> tv.Value:
+    """micrograd's max-margin (SVM) loss: (1/n) Σ max(0, 1 - yᵢ·sᵢ) for labels yᵢ in {-1, +1}."""
+    preds, targs = _pairs("hinge", scores, targets)
+    for i, y in enumerate(targs):
+        if _data(y) not in (-1.0, 1.0):
+            raise ValueError(f"hinge: target {i} is {_data(y)!r}; hinge labels must be -1 or +1 "
+                             f"(map 0/1 labels with y * 2 - 1)")
+    return _mean([_as_value(1 - y * s).relu() for s, y in zip(preds, targs)])
+
+
+def l1(params: Sequence[tv.Value]) -> tv.Value:
+    """Σ |p| (the caller multiplies by λ)."""
+    return tv.sum([_as_value(p).abs() for p in params])
+
+
+def l2(params: Sequence[tv.Value]) -> tv.Value:
+    """Σ p² (the caller multiplies by λ)."""
+    return tv.sum([p * p for p in params])
+
+
+LOSSES = {"mse": mse, "mae": mae, "huber": huber, "hinge": hinge,
+          "binary_cross_entropy": binary_cross_entropy, "bce": binary_cross_entropy,
+          "binary_cross_entropy_with_logits": binary_cross_entropy_with_logits,
+          "cross_entropy": cross_entropy}

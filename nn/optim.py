@@ -1,0 +1,210 @@
+"""Optimizers: SGD, Adagrad, RMSprop, Adam, AdamW, following PyTorch's update rules exactly.
+
+Each keeps per-parameter state in plain lists and, given the gradients left by ``backward()``,
+updates ``p.data`` in place. Every optimizer also takes ``decay``: inverse-time learning-rate
+decay, lrₜ = lr / (1 + decay·t), where t counts completed steps (the first step uses lr).
+The floating-point operations are written in PyTorch's order, so with ``decay=0`` the
+trajectories match torch.optim to rounding.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Iterable, List, Tuple
+
+import tinygrad_value as tv
+
+
+class Optimizer:
+    """Holds the parameters, the base ``lr`` and the step count ``t``."""
+
+    def __init__(self, params: Iterable[tv.Value], lr: float, decay: float = 0.0) -> None:
+        self.params: List[tv.Value] = list(params)
+        if not self.params:
+            raise ValueError(f"{type(self).__name__} got an empty parameter list")
+        for i, p in enumerate(self.params):
+            if not isinstance(p, tv.Value):
+                raise TypeError(f"{type(self).__name__}: parameter {i} is a "
+                                f"{type(p).__name__}, not a Value")
+        _check("lr", lr)
+        _check("decay", decay)
+        self.lr = float(lr)
+        self.decay = float(decay)
+        self.t = 0  # completed steps
+
+    @property
+    def current_lr(self) -> float:
+        """The learning rate the next step will use: lr / (1 + decay·t)."""
+        if self.decay == 0.0:
+            return self.lr
+        return self.lr / (1.0 + self.decay * self.t)
+
+    def zero_grad(self) -> None:
+        for p in self.params:
+            p.grad = 0.0
+
+    def step(self) -> None:
+        """Update every parameter from its ``.grad``, then count the step."""
+        lr = self.current_lr
+        for i, p in enumerate(self.params):
+            p.data = self._update(i, p.data, p.grad, lr)
+        self.t += 1
+
+    def _update(self, i: int, p: float, g: float, lr: float) -> float:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(lr={self.lr}, decay={self.decay}, t={self.t})"
+
+
+def _check(name: str, x: float) -> None:
+    if isinstance(x, bool) or not isinstance(x, (int, float)) or not x >= 0.0:
+        raise ValueError(f"invalid {name}: {x!r} (must be a number >= 0)")
+
+
+def _lerp(a: float, b: float, w: float) -> float:
+    """a + w·(b - a), written the way PyTorch's lerp kernel rounds it."""
+    if abs(w) < 0.5:
+        return a + w * (b - a)
+    return b - (b - a) * (1.0 - w)
+
+
+class SGD(Optimizer):
+    """g ← ∇ + λp;  with momentum μ: buf ← g on the first step, then buf ← μ·buf + (1-τ)·g,
+    and g ← g + μ·buf (Nesterov) or g ← buf;  p ← p - lr·g."""
+
+    def __init__(self, params, lr: float = 1e-3, momentum: float = 0.0, dampening: float = 0.0,
+                 weight_decay: float = 0.0, nesterov: bool = False, decay: float = 0.0) -> None:
+        super().__init__(params, lr, decay)
+        for name, x in (("momentum", momentum), ("dampening", dampening),
+                        ("weight_decay", weight_decay)):
+            _check(name, x)
+        if nesterov and (momentum <= 0 or dampening != 0):
+            raise ValueError("Nesterov momentum requires a momentum > 0 and zero dampening")
+        self.momentum, self.dampening = float(momentum), float(dampening)
+        self.weight_decay, self.nesterov = float(weight_decay), bool(nesterov)
+        self.buf: List[float] = [0.0] * len(self.params)
+
+    def _update(self, i, p, g, lr):
+        if self.weight_decay:
+            g = g + self.weight_decay * p
+        if self.momentum:
+            if self.t == 0:
+                buf = g
+            else:
+                buf = self.buf[i] * self.momentum + (1.0 - self.dampening) * g
+            self.buf[i] = buf
+            g = g + self.momentum * buf if self.nesterov else buf
+        return p + (-lr) * g
+
+
+class Adagrad(Optimizer):
+    """s ← s + g²;  p ← p - lrₜ·g / (√s + ε), with PyTorch's own ``lr_decay``:
+    lrₜ = lr / (1 + (t-1)·lr_decay) (on top of ``decay``)."""
+
+    def __init__(self, params, lr: float = 1e-2, lr_decay: float = 0.0, weight_decay: float = 0.0,
+                 initial_accumulator_value: float = 0.0, eps: float = 1e-10,
+                 decay: float = 0.0) -> None:
+        super().__init__(params, lr, decay)
+        for name, x in (("lr_decay", lr_decay), ("weight_decay", weight_decay),
+                        ("initial_accumulator_value", initial_accumulator_value), ("eps", eps)):
+            _check(name, x)
+        self.lr_decay, self.weight_decay, self.eps = float(lr_decay), float(weight_decay), eps
+        self.sum: List[float] = [float(initial_accumulator_value)] * len(self.params)
+
+    def _update(self, i, p, g, lr):
+        if self.weight_decay:
+            g = g + self.weight_decay * p
+        clr = lr / (1 + self.t * self.lr_decay)
+        s = self.sum[i] + g * g
+        self.sum[i] = s
+        return p + -clr * g / (math.sqrt(s) + self.eps)
+
+
+class RMSprop(Optimizer):
+    """v ← α·v + (1-α)·g²;  p ← p - lr·g / (√v + ε)  (``centered`` subtracts the running mean
+    of g squared under the root; ``momentum`` accumulates g / (√v + ε) first)."""
+
+    def __init__(self, params, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
+                 weight_decay: float = 0.0, momentum: float = 0.0, centered: bool = False,
+                 decay: float = 0.0) -> None:
+        super().__init__(params, lr, decay)
+        for name, x in (("alpha", alpha), ("eps", eps), ("weight_decay", weight_decay),
+                        ("momentum", momentum)):
+            _check(name, x)
+        self.alpha, self.eps, self.weight_decay = float(alpha), float(eps), float(weight_decay)
+        self.momentum, self.centered = float(momentum), bool(centered)
+        n = len(self.params)
+        self.square_avg, self.grad_avg, self.buf = [0.0] * n, [0.0] * n, [0.0] * n
+
+    def _update(self, i, p, g, lr):
+        if self.weight_decay:
+            g = g + self.weight_decay * p
+        v = self.square_avg[i] * self.alpha + (1.0 - self.alpha) * g * g
+        self.square_avg[i] = v
+        if self.centered:
+            m = _lerp(self.grad_avg[i], g, 1.0 - self.alpha)
+            self.grad_avg[i] = m
+            avg = math.sqrt(v + -1.0 * m * m) + self.eps
+        else:
+            avg = math.sqrt(v) + self.eps
+        if self.momentum:
+            buf = self.buf[i] * self.momentum + g / avg
+            self.buf[i] = buf
+            return p + (-lr) * buf
+        return p + -lr * g / avg
+
+
+class Adam(Optimizer):
+    """m ← β₁m + (1-β₁)g;  v ← β₂v + (1-β₂)g²;  p ← p - lr/(1-β₁ᵗ) · m / (√v/√(1-β₂ᵗ) + ε),
+    with t counted from 1 for the bias corrections. ``weight_decay`` adds λp to g (L2)."""
+
+    decoupled = False
+
+    def __init__(self, params, lr: float = 1e-3, betas: Tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 0.0, amsgrad: bool = False,
+                 decay: float = 0.0) -> None:
+        super().__init__(params, lr, decay)
+        beta1, beta2 = betas
+        for name, x in (("eps", eps), ("weight_decay", weight_decay)):
+            _check(name, x)
+        for name, b in (("beta1", beta1), ("beta2", beta2)):
+            if not 0.0 <= b < 1.0:
+                raise ValueError(f"invalid {name}: {b!r} (must be in [0, 1))")
+        self.betas = (float(beta1), float(beta2))
+        self.eps, self.weight_decay, self.amsgrad = float(eps), float(weight_decay), amsgrad
+        n = len(self.params)
+        self.m, self.v, self.v_max = [0.0] * n, [0.0] * n, [0.0] * n
+
+    def _update(self, i, p, g, lr):
+        beta1, beta2 = self.betas
+        if self.weight_decay:
+            if self.decoupled:
+                p = p * (1 - lr * self.weight_decay)
+            else:
+                g = g + self.weight_decay * p
+        m = _lerp(self.m[i], g, 1 - beta1)
+        v = self.v[i] * beta2 + (1 - beta2) * g * g
+        self.m[i], self.v[i] = m, v
+        step = self.t + 1
+        bias_correction1 = 1 - beta1 ** step
+        bias_correction2 = 1 - beta2 ** step
+        step_size = lr / bias_correction1
+        if self.amsgrad:
+            v = self.v_max[i] = max(self.v_max[i], v)
+        denom = math.sqrt(v) / bias_correction2 ** 0.5 + self.eps
+        return p + -step_size * m / denom
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay: p ← p·(1 - lr·λ) before the Adam step (λ = 0.01)."""
+
+    decoupled = True
+
+    def __init__(self, params, lr: float = 1e-3, betas: Tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 1e-2, amsgrad: bool = False,
+                 decay: float = 0.0) -> None:
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, decay)
+
+
+OPTIMIZERS = {"sgd": SGD, "adagrad": Adagrad, "rmsprop": RMSprop, "adam": Adam, "adamw": AdamW}

@@ -1,0 +1,255 @@
+"""A small training loop: fit(model, X, y) with mini-batches, a progress bar and a History."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from typing import Callable, List, Optional, Sequence, Union
+
+import tinygrad_value as tv
+
+from . import losses, optim
+from .module import Module
+
+
+@dataclass
+class History:
+    """What happened during ``fit``, one entry per optimizer step (and per epoch).
+
+    ``loss[k]`` is the loss minimised at step k (data loss + penalty) before that step's
+    update; ``accuracy[k]`` the accuracy of that step's batch (None for regression losses);
+    ``lr[k]`` the learning rate used.
+    """
+
+    loss: List[float] = field(default_factory=list)
+    accuracy: List[Optional[float]] = field(default_factory=list)
+    lr: List[float] = field(default_factory=list)
+    epoch_loss: List[float] = field(default_factory=list)
+    epoch_accuracy: List[Optional[float]] = field(default_factory=list)
+    stopped_early: bool = False
+
+    def __len__(self) -> int:
+        return len(self.loss)
+
+    @property
+    def final_loss(self) -> float:
+        return self.loss[-1]
+
+    @property
+    def final_accuracy(self) -> Optional[float]:
+        return self.accuracy[-1]
+
+
+def _number(x) -> float:
+    return x.data if isinstance(x, tv.Value) else float(x)
+
+
+def accuracy(outputs: Sequence, targets: Sequence, threshold: float = 0.0) -> float:
+    """The fraction of correct predictions.
+
+    Multi-class (each output a list of scores): correct when argmax equals the class index.
+    Binary (each output one number): predicted positive when output > ``threshold`` (0 for
+    scores or logits, 0.5 for probabilities), and a target is positive when > 0 (labels 1 vs
+    0 or -1). Outputs may be Values or plain numbers.
+    """
+    outputs, targets = list(outputs), list(targets)
+    if len(outputs) != len(targets):
+        raise ValueError(f"accuracy: {len(outputs)} outputs but {len(targets)} targets")
+    if not outputs:
+        raise ValueError("accuracy: no outputs")
+    correct = 0
+    for out, t in zip(outputs, targets):
+        if isinstance(out, (list, tuple)):
+            scores = [_number(s) for s in out]
+            correct += scores.index(max(scores)) == int(_number(t))
+        else:
+            correct += (_number(out) > threshold) == (_number(t) > 0)
+    return correct / len(outputs)
+
+
+def _resolve_loss(loss) -> Callable:
+    if callable(loss):
+        return loss
+    if loss not in losses.LOSSES:
+        raise ValueError(f"unknown loss {loss!r}; choose one of {', '.join(losses.LOSSES)} "
+                         f"or pass a function (outputs, targets) -> Value")
+    return losses.LOSSES[loss]
+
+
+def _default_metric(loss_fn) -> Optional[Callable]:
+    if loss_fn in (losses.mse, losses.mae, losses.huber):
+        return None  # regression: accuracy means nothing
+    if loss_fn is losses.binary_cross_entropy:
+        return lambda outputs, targets: accuracy(outputs, targets, threshold=0.5)
+    return accuracy
+
+
+def _batches(n: int, batch_size: Optional[int], rng: random.Random) -> List[List[int]]:
+    """Index lists for one epoch: everything in order (full batch), or shuffled chunks."""
+    order = list(range(n))
+    if batch_size is None or batch_size >= n:
+        return [order]
+    rng.shuffle(order)
+    return [order[i:i + batch_size] for i in range(0, n, batch_size)]
+
+
+def fit(model: Module, X: Sequence[Sequence[float]], y: Sequence,
+        loss: Union[str, Callable] = "cross_entropy", optimizer: Optional[optim.Optimizer] = None,
+        epochs: Optional[int] = None, steps: Optional[int] = None,
+        batch_size: Optional[int] = None, l2: float = 0.0,
+        schedule: Optional[Callable[[int], float]] = None, seed: int = 0,
+        metric: Union[str, Callable, None] = "auto", progress: bool = True,
+        compiled: bool = False, callback: Optional[Callable] = None) -> History:
+    """Minimise ``loss(outputs, targets) + l2·Σp²`` over the model's parameters.
+
+    Each step: take a batch (all rows when ``batch_size`` is None, else shuffled chunks drawn
+    with ``random.Random(seed)``), run the model on every row, zero the grads, backward, set the
+    optimizer's ``lr = schedule(step)`` if a schedule is given, and ``optimizer.step()``.
+    Runs ``steps`` steps if given, else ``epochs`` passes over the data (default 10).
+    ``optimizer`` defaults to ``SGD(model.parameters(), lr=0.1)``.
+
+    ``compiled=True`` builds the loss graph once per batch size, on leaf Values holding the
+    inputs and targets, and replays it with ``tv.compile``: each step writes the batch into the
+    leaves' ``.data`` and calls the program. Choices the eager graph makes from the data
+    (huber's branch, the clamp in bce, the max subtracted in softmax, a Dropout mask) are then
+    frozen at the first batch.
+
+    ``callback(step, history, model)`` runs after every step; returning ``False`` stops the
+    run, and a callback that blocks pauses it (a live view can wait for a button here).
+    ``progress`` shows a tqdm bar on runs of 20 steps or more (when tqdm is installed).
+    """
+    X, y = list(X), list(y)
+    if len(X) != len(y):
+        raise ValueError(f"fit: X has {len(X)} rows but y has {len(y)} targets")
+    if not X:
+        raise ValueError("fit: no training data")
+    if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
+        raise ValueError(f"fit: batch_size must be a positive int or None, got {batch_size!r}")
+    if epochs is not None and steps is not None:
+        raise ValueError("fit: give epochs or steps, not both")
+    loss_fn = _resolve_loss(loss)
+    if metric == "auto":
+        metric = _default_metric(loss_fn)
+    params = model.parameters()
+    if optimizer is None:
+        optimizer = optim.SGD(params, lr=0.1)
+    rng = random.Random(seed)
+    per_epoch = len(_batches(len(X), batch_size, random.Random(0)))
+    total_steps = steps if steps is not None else per_epoch * (10 if epochs is None else epochs)
+    run_step = (_CompiledStep if compiled else _EagerStep)(model, loss_fn, l2, params)
+
+    history = History()
+    bar = _progress_bar(total_steps) if progress else None
+    was_training = model.training
+    model.train()
+    step = 0
+    try:
+        while step < total_steps:
+            epoch_losses, epoch_accs = [], []
+            for idx in _batches(len(X), batch_size, rng):
+                if step >= total_steps:
+                    break
+                xb, yb = [X[i] for i in idx], [y[i] for i in idx]
+                model.zero_grad()
+                optimizer.zero_grad()
+                value, outputs = run_step(xb, yb)
+                if schedule is not None:
+                    optimizer.lr = float(schedule(step))
+                history.lr.append(optimizer.current_lr)
+                optimizer.step()
+                acc = metric(outputs, yb) if metric is not None else None
+                history.loss.append(value)
+                history.accuracy.append(acc)
+                epoch_losses.append(value)
+                epoch_accs.append(acc)
+                step += 1
+                if bar is not None:
+                    bar.update(1)
+                    bar.set_postfix(loss=f"{value:.4g}",
+                                    **({} if acc is None else {"acc": f"{acc:.3f}"}))
+                if callback is not None and callback(step - 1, history, model) is False:
+                    history.stopped_early = True
+                    break
+            if epoch_losses:
+                history.epoch_loss.append(sum(epoch_losses) / len(epoch_losses))
+                history.epoch_accuracy.append(
+                    None if metric is None else sum(epoch_accs) / len(epoch_accs))
+            if history.stopped_early:
+                break
+    finally:
+        if bar is not None:
+            bar.close()
+        model.train(was_training)
+    return history
+
+
+def _progress_bar(total: int):
+    if total < 20:
+        return None
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        return None
+    return tqdm(total=total, desc="fit", leave=False)
+
+
+class _EagerStep:
+    """Build the graph afresh for the batch, backward through it."""
+
+    def __init__(self, model, loss_fn, l2, params):
+        self.model, self.loss_fn, self.l2, self.params = model, loss_fn, l2, params
+
+    def objective(self, outputs, targets) -> tv.Value:
+        total = self.loss_fn(outputs, targets)
+        if self.l2:
+            total = total + self.l2 * losses.l2(self.params)
+        return total
+
+    def __call__(self, xb, yb):
+        outputs = [self.model(row) for row in xb]
+        total = self.objective(outputs, yb)
+        total.backward()
+        return total.data, outputs
+
+
+class _CompiledStep(_EagerStep):
+    """Build the graph once per batch size on leaf Values, then replay it with ``tv.compile``."""
+
+    def __init__(self, model, loss_fn, l2, params):
+        if not hasattr(tv, "compile"):
+            raise RuntimeError("fit(compiled=True) needs tv.compile, which this version of "
+                               "tinygrad_value does not have")
+        super().__init__(model, loss_fn, l2, params)
+        self.programs = {}  # batch size -> (input leaves, target leaves, outputs, program)
+
+    def _build(self, xb, yb):
+        x_leaves = [[tv.Value(v) for v in row] for row in xb]
+        outputs = [self.model(row) for row in x_leaves]
+        y_leaves = [self._target_leaves(out, t) for out, t in zip(outputs, yb)]
+        root = self.objective(outputs, y_leaves)
+        return x_leaves, y_leaves, outputs, tv.compile(root)
+
+    @staticmethod
+    def _target_leaves(output, target):
+        if isinstance(output, (list, tuple)):  # a class index becomes a one-hot list of leaves
+            return [tv.Value(1.0 if k == target else 0.0) for k in range(len(output))]
+        return tv.Value(target)
+
+    def __call__(self, xb, yb):
+        entry = self.programs.get(len(xb))
+        if entry is None:
+            entry = self.programs[len(xb)] = self._build(xb, yb)
+        x_leaves, y_leaves, outputs, program = entry
+        for leaves, row in zip(x_leaves, xb):
+            for leaf, v in zip(leaves, row):
+                leaf.data = float(v)
+        for leaf, t in zip(y_leaves, yb):
+            if isinstance(leaf, list):
+                for k, onehot in enumerate(leaf):
+                    onehot.data = 1.0 if k == t else 0.0
+            else:
+                leaf.data = float(t)
+        value = program()
+        numbers = [[program.value(o) for o in out] if isinstance(out, (list, tuple))
+                   else program.value(out) for out in outputs]
+        return float(value), numbers
