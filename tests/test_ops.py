@@ -159,3 +159,14 @@ def test_op_symbols_follow_micrograd():
     assert x.relu()._op == "ReLU"
     assert x.tanh().op == "tanh"
     assert x._op == x.op == ""
+
+
+@pytest.mark.parametrize("name", [n for n, op in sorted(OPS.items()) if op.constant_local])
+@settings(max_examples=30, deadline=None)
+@given(data=st.data())
+def test_declared_constant_locals_equal_the_rule(name, data):
+    """backward() uses ``constant_local`` instead of calling ``local``: they must agree."""
+    op = OPS[name]
+    xs = data.draw(_inputs(name))
+    out = _apply(op, xs, None)
+    assert op.local_scalar(tuple(xs), None, out) == op.constant_local

@@ -96,12 +96,14 @@ def backward(root) -> None:
             if arity == 2:
                 a = node._a
                 b = node._b
-                da, db = fn.local(sm, a.data, b.data, node.data)
+                da, db = fn.constant_local or fn.local(sm, a.data, b.data, node.data)
                 a.grad += da * upstream
                 b.grad += db * upstream
             elif arity == 1:
                 a = node._a
-                if fn.has_param:
+                if fn.constant_local:
+                    (da,) = fn.constant_local
+                elif fn.has_param:
                     (da,) = fn.local(sm, a.data, node._arg, node.data)
                 else:
                     (da,) = fn.local(sm, a.data, node.data)
