@@ -1,0 +1,198 @@
+"""nn.Module, Neuron, Layer, MLP: micrograd compatibility, labels, modes, inits, state dicts."""
+
+from __future__ import annotations
+
+import math
+import random
+
+import pytest
+
+import nn
+import tinygrad_value as tv
+
+
+def test_mlp_matches_micrograd_bit_for_bit():
+    micrograd_nn = pytest.importorskip("micrograd.nn")
+    from micrograd.engine import Value as MValue
+
+    random.seed(1337)
+    ours = nn.MLP(2, [16, 16, 1])
+    random.seed(1337)
+    theirs = micrograd_nn.MLP(2, [16, 16, 1])
+    assert [p.data for p in ours.parameters()] == [p.data for p in theirs.parameters()]
+    assert repr(ours) == repr(theirs)
+    for x in ([0.5, -1.25], [2.0, 0.3], [-1.0, -0.7]):
+        out = ours([tv.Value(v) for v in x])
+        ref = theirs([MValue(v) for v in x])
+        assert out.data == ref.data  # same sum-of-products order: identical floats
+        ours.zero_grad()
+        theirs.zero_grad()
+        out.backward()
+        ref.backward()
+        assert [p.grad for p in ours.parameters()] == pytest.approx(
+            [p.grad for p in theirs.parameters()], rel=1e-12, abs=1e-15)
+
+
+def test_seeded_weights_follow_micrograd_draw_order():
+    random.seed(7)
+    n = nn.Neuron(3)
+    random.seed(7)
+    expected = [random.uniform(-1, 1) for _ in range(3)]
+    assert [w.data for w in n.w] == expected
+    assert n.b.data == 0.0
+
+
+def test_neuron_is_relu_of_affine_and_linear_when_asked():
+    n = nn.Neuron(2)
+    n.w[0].data, n.w[1].data, n.b.data = 2.0, -1.0, 0.5
+    assert n([1.0, 3.0]).data == 0.0  # relu(0.5 + 2 - 3) = relu(-0.5)
+    assert nn.Neuron(2, nonlin=False).nonlin is False
+    lin = nn.Neuron(2, nonlin=False)
+    lin.w[0].data, lin.w[1].data = 2.0, -1.0
+    assert lin([1.0, 3.0]).data == -1.0
+    assert repr(lin) == "LinearNeuron(2)" and repr(n) == "ReLUNeuron(2)"
+
+
+@pytest.mark.parametrize("activation,fn", [
+    ("tanh", math.tanh), ("sigmoid", lambda z: 1 / (1 + math.exp(-z))),
+    ("linear", lambda z: z), ("relu", lambda z: max(z, 0.0))])
+def test_activation_overrides_nonlin(activation, fn):
+    n = nn.Neuron(2, nonlin=False, activation=activation)
+    n.w[0].data, n.w[1].data, n.b.data = 0.3, -0.2, 0.1
+    z = 0.1 + 0.3 * 1.5 - 0.2 * -2.0
+    assert n([1.5, -2.0]).data == pytest.approx(fn(z), rel=1e-15)
+    assert n.activation == activation
+
+
+def test_bad_arguments_raise_readable_errors():
+    with pytest.raises(ValueError, match="activation 'swish'"):
+        nn.Neuron(2, activation="swish")
+    with pytest.raises(ValueError, match="init 'gauss'"):
+        nn.MLP(2, [3], init="gauss")
+    with pytest.raises(ValueError, match="nin >= 1"):
+        nn.Neuron(0)
+    with pytest.raises(ValueError, match="expects 2 inputs, got 3"):
+        nn.Neuron(2)([1.0, 2.0, 3.0])
+
+
+@pytest.mark.parametrize("init,bound", [("xavier", math.sqrt(6 / (50 + 40))),
+                                        ("he", math.sqrt(6 / 50)), ("uniform", 1.0)])
+def test_inits_draw_within_their_bounds(init, bound):
+    random.seed(0)
+    layer = nn.Layer(50, 40, init=init)
+    ws = [w.data for n in layer.neurons for w in n.w]
+    assert max(abs(w) for w in ws) <= bound
+    assert max(abs(w) for w in ws) > 0.95 * bound  # 2000 draws reach the edge
+    assert all(n.b.data == 0.0 for n in layer.neurons)
+
+
+def test_use_dot_gives_the_same_network_function():
+    random.seed(3)
+    a = nn.MLP(3, [4, 2])
+    random.seed(3)
+    b = nn.MLP(3, [4, 2], use_dot=True)
+    x = [0.2, -0.4, 0.9]
+    for oa, ob in zip(a(x), b(x)):
+        assert ob.data == pytest.approx(oa.data, rel=1e-13)
+    assert b(x)[0].children[1].op == "dot"
+
+
+def test_layer_returns_a_value_for_one_output_else_a_list():
+    assert isinstance(nn.Layer(2, 1)([1.0, 2.0]), tv.Value)
+    out = nn.Layer(2, 3)([1.0, 2.0])
+    assert isinstance(out, list) and len(out) == 3
+
+
+def test_mlp_hidden_relu_last_linear():
+    m = nn.MLP(2, [3, 4, 2])
+    assert [layer.activation for layer in m.layers] == ["relu", "relu", "linear"]
+    m = nn.MLP(2, [3, 1], activation="tanh", output_activation="sigmoid")
+    assert [layer.activation for layer in m.layers] == ["tanh", "sigmoid"]
+
+
+def test_parameter_and_output_labels():
+    m = nn.MLP(2, [4, 1])
+    assert m.layers[0].neurons[3].w[0].label == "layer1.neuron3.w[0]"
+    assert m.layers[0].neurons[3].b.label == "layer1.neuron3.b"
+    assert m.layers[1].neurons[0].w[2].label == "layer2.neuron0.w[2]"
+    hidden = m.layers[0]([1.0, 2.0])
+    assert [h.label for h in hidden] == [f"layer1.neuron{j}.out" for j in range(4)]
+    assert m([1.0, 2.0]).label == "layer2.neuron0.out"
+    assert nn.Neuron(2)([1.0, 1.0]).label == "neuron.out"
+    assert nn.Neuron(2).w[1].label == "neuron.w[1]"
+    assert nn.Layer(2, 2).neurons[1].b.label == "layer.neuron1.b"
+    assert len({p.label for p in m.parameters()}) == len(m.parameters())
+
+
+def test_state_dict_names_and_parameter_order():
+    m = nn.MLP(2, [4, 3, 1])
+    sd = m.state_dict()
+    assert list(sd.values()) == [p.data for p in m.parameters()]
+    assert len(sd) == (2 + 1) * 4 + (4 + 1) * 3 + (3 + 1)
+    assert sd["layers.0.neurons.3.w.1"] == m.layers[0].neurons[3].w[1].data
+    assert sd["layers.2.neurons.0.b"] == m.layers[2].neurons[0].b.data
+    assert list(nn.Neuron(2).state_dict()) == ["w.0", "w.1", "b"]
+
+
+def test_load_state_dict_round_trip_and_validation_leaves_model_unchanged():
+    random.seed(1)
+    a, b = nn.MLP(2, [3, 1]), nn.MLP(2, [3, 1])
+    b.load_state_dict(a.state_dict())
+    assert b.state_dict() == a.state_dict()
+    before = b.state_dict()
+    bad = dict(a.state_dict())
+    bad["layers.1.neurons.0.b"] = "oops"
+    with pytest.raises(nn.StateDictError, match="'layers.1.neurons.0.b': expected a number"):
+        b.load_state_dict({k: v + 1.0 if isinstance(v, float) else v for k, v in bad.items()})
+    assert b.state_dict() == before  # nothing assigned, even the keys before the bad one
+    missing = dict(a.state_dict())
+    del missing["layers.0.neurons.2.w.1"]
+    missing["layers.0.neurons.9.w.0"] = 1.0
+    with pytest.raises(nn.StateDictError) as err:
+        b.load_state_dict(missing)
+    assert "missing 1 key(s): 'layers.0.neurons.2.w.1'" in str(err.value)
+    assert "unexpected 1 key(s): 'layers.0.neurons.9.w.0'" in str(err.value)
+    assert b.state_dict() == before
+
+
+def test_zero_grad_clears_every_parameter():
+    m = nn.MLP(2, [3, 1])
+    m([1.0, -2.0]).backward()
+    assert any(p.grad != 0 for p in m.parameters())
+    m.zero_grad()
+    assert all(p.grad == 0.0 for p in m.parameters())
+
+
+class _Net(nn.Module):
+    """A user-defined module: an MLP and a Dropout, named explicitly."""
+
+    def __init__(self):
+        self.body = nn.MLP(2, [4])
+        self.drop = nn.Dropout(0.5)
+        self.head = nn.Layer(4, 1, nonlin=False)
+
+    def named_children(self):
+        return [("body", self.body), ("drop", self.drop), ("head", self.head)]
+
+    def __call__(self, x):
+        return self.head(self.drop(self.body(x)))
+
+
+def test_train_eval_propagate_to_submodules():
+    net = _Net()
+    modules = [net, net.body, net.drop, net.head, net.body.layers[0], net.head.neurons[0]]
+    assert all(m.training for m in modules)  # new modules train
+    net.eval()
+    assert not any(m.training for m in modules)
+    net.train()
+    assert all(m.training for m in modules)
+
+
+def test_custom_module_parameters_and_state_dict():
+    net = _Net()
+    names = list(net.state_dict())
+    assert names[0] == "body.layers.0.neurons.0.w.0" and names[-1] == "head.neurons.0.b"
+    assert len(net.parameters()) == 4 * 3 + 5
+    net.eval()
+    x = [0.3, -0.1]
+    assert net(x).data == net(x).data  # deterministic without dropout
