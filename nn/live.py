@@ -77,9 +77,10 @@ class _Watcher:
         self.title = title
         xs = [p[0] for p in self.X]
         ys = [p[1] for p in self.X]
-        pad_x = 0.15 * (max(xs) - min(xs) or 1.0)
-        pad_y = 0.15 * (max(ys) - min(ys) or 1.0)
-        self.bounds = (min(xs) - pad_x, max(xs) + pad_x, min(ys) - pad_y, max(ys) + pad_y)
+        # a square window around the data, so the picture keeps the plane's true proportions
+        half = 0.58 * max(max(xs) - min(xs), max(ys) - min(ys), 1e-6)
+        cx, cy = (max(xs) + min(xs)) / 2, (max(ys) + min(ys)) / 2
+        self.bounds = (cx - half, cx + half, cy - half, cy + half)
         self.steps: List[int] = []
         self.loss: List[Optional[float]] = []
         self.acc: List[Optional[float]] = []

@@ -151,15 +151,26 @@ def _activation_name(neuron) -> Optional[str]:
 # --- the graph as SVG ------------------------------------------------------------------------
 
 
-def graph_dot_source(root: tv.Value) -> str:
-    """DOT text for root's graph: ``tv.draw_dot`` when the engine has it, else a plain fallback."""
+def _engine_draw_dot():
+    """``tv.draw_dot`` (the engine's renderer), or None on an engine without it."""
     draw = getattr(tv, "draw_dot", None)
-    if draw is not None:
+    if draw is None:
         try:
-            return draw(root, rankdir="LR").source
-        except TypeError:
-            return draw(root).source
-    return _fallback_dot(root)
+            from tinygrad_value.viz import draw_dot as draw
+        except ImportError:
+            return None
+    return draw
+
+
+def graph_dot_source(root: tv.Value, max_nodes: int) -> str:
+    """DOT text for root's graph: ``tv.draw_dot`` when the engine has it, else a plain fallback."""
+    draw = _engine_draw_dot()
+    if draw is None:
+        return _fallback_dot(root)
+    try:
+        return draw(root, rankdir="LR", max_nodes=max_nodes).source
+    except ValueError as exc:  # GraphTooLarge
+        raise GraphUnavailable(str(exc)) from exc
 
 
 def _esc(text: str) -> str:
@@ -220,7 +231,7 @@ def sample_graph_svg(mirror: Mirror, x, target, sample_loss: SampleLoss, max_nod
     if n > max_nodes:
         raise GraphUnavailable(f"the sample's graph has {n} nodes (limit {max_nodes}); "
                                "use a smaller network for the live graph")
-    return render_svg(graph_dot_source(root))
+    return render_svg(graph_dot_source(root, max_nodes))
 
 
 def boundary_grid(mirror: Mirror, bounds, n: int) -> dict:
