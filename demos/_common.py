@@ -119,17 +119,24 @@ def classes_from_outputs(scores):
     return scores.argmax(axis=1)
 
 
+# one colour per class, shared by the shaded regions and the points (matplotlib's tab10)
+CLASS_COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
+                 "#7f7f7f", "#bcbd22", "#17becf"]
+
+
 def plot_decision_boundary(ax, model, X, y, resolution: int = 100, title: str = "",
                            margin: float = 0.25, classify: Optional[Callable] = None) -> None:
     """Colour the plane by ``model``'s predicted class and scatter the points (X, y) on top.
 
     ``model`` maps a list of input Values to one score (binary: class 1 when > 0) or to one
-    logit per class (argmax). ``classify`` may replace that rule: scores (N, k) -> labels (N,).
+    logit per class (argmax); ``y`` holds class indices, or -1/+1 labels for a binary model. ``classify`` may replace that rule: scores (N, k) -> labels (N,).
     """
     import numpy as np
 
     X = np.asarray(X, dtype=float)
     y = np.asarray(y)
+    if y.min() < 0:  # micrograd's -1/+1 labels: class 1 is the positive one
+        y = (y > 0).astype(int)
     x0min, x1min = X.min(axis=0) - margin
     x0max, x1max = X.max(axis=0) + margin
     xx, yy = np.meshgrid(np.linspace(x0min, x0max, resolution),
@@ -137,8 +144,12 @@ def plot_decision_boundary(ax, model, X, y, resolution: int = 100, title: str = 
     grid = np.c_[xx.ravel(), yy.ravel()]
     scores = predict(model, grid)
     labels = (classify or classes_from_outputs)(scores).reshape(xx.shape)
-    ax.contourf(xx, yy, labels, alpha=0.35, cmap="brg", levels=np.arange(labels.max() + 2) - 0.5)
-    ax.scatter(X[:, 0], X[:, 1], c=y, s=14, cmap="brg", edgecolors="k", linewidths=0.4)
+    k = int(max(labels.max(), y.max())) + 1
+    colours = [CLASS_COLOURS[c % len(CLASS_COLOURS)] for c in range(k)]
+    # one flat colour per class: levels sit halfway between the integer labels
+    ax.contourf(xx, yy, labels, levels=np.arange(k + 1) - 0.5, colors=colours, alpha=0.3)
+    ax.scatter(X[:, 0], X[:, 1], c=[colours[int(c)] for c in y], s=14, edgecolors="k",
+               linewidths=0.4)
     ax.set_xlim(x0min, x0max)
     ax.set_ylim(x1min, x1max)
     ax.set_xticks([])

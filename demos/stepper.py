@@ -1,0 +1,34 @@
+"""The interactive backprop page for a neuron with a tanh: step forward, then backward.
+
+    python -m demos.stepper                # writes out/backprop.html, prints its file:// URL
+
+One self-contained HTML file (no server, no network): Prev/Next, the arrow keys or the slider
+walk through the forward pass and then each backward step, showing the chain-rule product
+upstream × local = contribution at the highlighted node.
+"""
+
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+import tinygrad_value as tv
+
+from ._common import file_url, out_dir, parse_args
+from .trace_graph import neuron
+
+
+def main(argv: Optional[Sequence[str]] = None) -> dict:
+    args = parse_args("Write the step-by-step backprop page for a tanh neuron.", argv)
+    o, nodes = neuron()
+    path = out_dir(args.out) / "backprop.html"
+    tv.backprop_html(o, str(path))
+    steps = sum(1 for v in tv.topo_order(o) if v.children)
+    print(f"wrote {path}: {len(nodes)} nodes, {steps} backward steps")
+    print(f"open it in a browser:  {file_url(path)}")
+    print("(Next/Prev buttons, the arrow keys or the slider step through forward, then backward)")
+    return {"html": str(path), "url": file_url(path), "steps": steps,
+            "grads": {label: v.grad for label, v in nodes.items()}}
+
+
+if __name__ == "__main__":
+    main()
