@@ -4,7 +4,14 @@ from .backward import topo_order
 from .gradcheck import GradcheckError, gradcheck
 from .ops import OPS, Op
 from .value import Value, dot, is_grad_enabled, no_grad, sum
+from .expr import ExprError
+from .html import BackpropPage, backprop_html
+from .stepper import Step, backprop_steps, forward_steps, walkthrough
+from .viz import GraphTooLarge, GraphvizNotFound, draw_dot, render_graph
 
 __all__ = ["Value", "sum", "dot", "no_grad", "is_grad_enabled", "gradcheck", "GradcheckError",
-           "topo_order", "OPS", "Op"]
+           "topo_order", "OPS", "Op",
+           "draw_dot", "render_graph", "GraphTooLarge", "GraphvizNotFound",
+           "backprop_steps", "forward_steps", "walkthrough", "Step",
+           "backprop_html", "BackpropPage", "ExprError"]
 __version__ = "0.1.0"

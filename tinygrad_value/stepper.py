@@ -117,6 +117,10 @@ def node_names(order: List[Value]) -> Dict[Value, str]:
     return names
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
 def _number(x: float) -> str:
     return str(int(x)) if x.is_integer() and abs(x) < 1e15 else repr(x)
 
@@ -214,8 +218,8 @@ class Walkthrough:
     def _frames(self) -> List[Frame]:
         f, names, root = self.format, self.names, self.root
         leaves = [v for v in self.order if v._fn is None]
-        frames = [Frame("start", None, f"The graph: {len(self.order)} values, "
-                        f"{len(leaves)} of them inputs; L = {names[root]}",
+        frames = [Frame("start", None, f"The graph: {_count(len(self.order), 'value')}, "
+                        f"{len(leaves)} of them given; L = {names[root]}",
                         [f"{names[v]} = {f(v.data)}" for v in leaves],
                         data={v: v.data for v in leaves})]
         for step in self.forward:
