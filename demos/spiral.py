@@ -64,7 +64,8 @@ def train_one(name: str, X, y, hidden: int, steps: int, seed: int) -> dict:
     # the loss at the final weights (losses[-1] is the loss before the last step)
     final_loss = step() if step is not None else losses[-1]
     optimizer.zero_grad()
-    return {"model": model, "losses": losses, "loss": float(final_loss), "accuracy": accuracy,
+    return {"model": model, "losses": losses, "initial_loss": float(losses[0]),
+            "loss": float(final_loss), "accuracy": accuracy,
             "seconds": timer.seconds}
 
 
@@ -109,7 +110,7 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     plt.close(fig)
     print(f"wrote {path}")
     return {"png": str(path), "steps": steps, "samples": samples,
-            "results": {name: {k: r[k] for k in ("loss", "accuracy", "seconds")}
+            "results": {name: {k: r[k] for k in ("initial_loss", "loss", "accuracy", "seconds")}
                         for name, r in results.items()}}
 
 

@@ -21,12 +21,12 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     args = parse_args("Write the step-by-step backprop page for a tanh neuron.", argv)
     o, nodes = neuron()
     path = out_dir(args.out) / "backprop.html"
-    tv.backprop_html(o, str(path))
+    page = tv.backprop_html(o, path, title="A neuron: o = tanh(x1*w1 + x2*w2 + b)")
     steps = sum(1 for v in tv.topo_order(o) if v.children)
-    print(f"wrote {path}: {len(nodes)} nodes, {steps} backward steps")
+    print(f"wrote {path}: {len(nodes)} values, {steps} backward steps, {page.frames} frames")
     print(f"open it in a browser:  {file_url(path)}")
     print("(Next/Prev buttons, the arrow keys or the slider step through forward, then backward)")
-    return {"html": str(path), "url": file_url(path), "steps": steps,
+    return {"html": str(path), "url": file_url(path), "steps": steps, "frames": page.frames,
             "grads": {label: v.grad for label, v in nodes.items()}}
 
 

@@ -41,8 +41,7 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     o, nodes = neuron()
     o.backward()
     path = out_dir(args.out) / "neuron.svg"
-    dot = tv.draw_dot(o)
-    path.write_bytes(dot.pipe(format="svg"))
+    tv.render_graph(o, path)  # tv.draw_dot(o) is the graphviz.Digraph; this renders it to SVG
     grads = {label: v.grad for label, v in nodes.items()}
     print(f"o = tanh(x1*w1 + x2*w2 + b) = {o.data:.4f}")
     print("grads: " + ", ".join(f"d o/d {k} = {grads[k]:.4f}" for k in ("x1", "w1", "x2", "w2", "b")))
