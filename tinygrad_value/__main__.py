@@ -115,6 +115,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     except ValueError as e:  # a graph too big to draw (GraphTooLarge), a bad file suffix
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        raise  # handled below, where the program exits
     except (GraphvizNotFound, ImportError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1

@@ -79,8 +79,10 @@ def parse(source: str) -> Program:
             node = ast.Constant(0, lineno=e.lineno, col_offset=max((e.offset or 1) - 1, 0),
                                 end_lineno=e.lineno, end_col_offset=max(e.offset or 1, 1))
         raise ExprError(f"syntax error: {e.msg}", source, node) from None
-    except (RecursionError, MemoryError, ValueError) as e:
-        raise ExprError(f"cannot parse the expression: {e.__class__.__name__}") from None
+    except (RecursionError, MemoryError):
+        raise ExprError("expression nested too deeply for the stepper") from None
+    except ValueError as e:  # e.g. a null byte in the source
+        raise ExprError(f"cannot parse the expression: {e}") from None
     try:
         return _Evaluator(source).run(tree)
     except RecursionError:
