@@ -1,6 +1,7 @@
 """tinygrad-value: a scalar autograd engine for seeing how backpropagation works."""
 
 from .backward import topo_order
+from .compiled import compile
 from .gradcheck import GradcheckError, gradcheck
 from .ops import OPS, Op
 from .value import Value, dot, is_grad_enabled, no_grad, sum
@@ -10,7 +11,7 @@ from .stepper import Step, backprop_steps, forward_steps, walkthrough
 from .viz import GraphTooLarge, GraphvizNotFound, draw_dot, render_graph
 
 __all__ = ["Value", "sum", "dot", "no_grad", "is_grad_enabled", "gradcheck", "GradcheckError",
-           "topo_order", "OPS", "Op",
+           "topo_order", "OPS", "Op", "compile",
            "draw_dot", "render_graph", "GraphTooLarge", "GraphvizNotFound",
            "backprop_steps", "forward_steps", "walkthrough", "Step",
            "backprop_html", "BackpropPage", "ExprError"]

@@ -1,0 +1,34 @@
+"""tv.compile(root): replay a fixed scalar graph, forward and backward, at NumPy speed.
+
+This module is only the entry point, so that ``import tinygrad_value`` stays free of NumPy; the
+graph is flattened by ``schedule.py`` and replayed by ``replay.Program``, both of which evaluate
+the op table's own rules on arrays (``np_math`` is their ``xp``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .replay import Program
+    from .value import Value
+
+
+def compile(root: "Value") -> "Program":  # noqa: A001 - tv.compile is the public name
+    """Flatten ``root``'s graph once and return a program that replays it.
+
+    Calling the program re-reads every leaf's ``.data``, recomputes forward and backward, *adds*
+    into leaf ``.grad`` exactly as ``root.backward()`` would and returns root's new value;
+    ``prog.value(node)`` / ``prog.grad(node)`` read any node afterwards. Interior Values keep
+    their eager ``.data`` and ``.grad``. A replay that leaves an op's domain (log of a leaf that
+    became negative, ...) raises the eager engine's ``ValueError``.
+
+        prog = tv.compile(loss)
+        for step in range(100):
+            model.zero_grad()
+            prog()
+            optimizer.step()
+    """
+    from .replay import Program
+
+    return Program(root)

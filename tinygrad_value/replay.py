@@ -1,0 +1,224 @@
+"""Program: the runtime of ``tv.compile``, a fixed scalar graph replayed as vectorised NumPy.
+
+The graph is flattened once (``schedule.py``); each call then runs level by level, every level
+a handful of NumPy calls that evaluate the op table's own rules on arrays (``np_math`` is the
+``xp`` namespace). Leaves are re-read on every call, so an optimizer step or a new mini-batch of
+the same shape (assigned into the input leaves' ``.data``) is picked up; gradients are *added*
+into leaf ``.grad`` exactly as ``root.backward()`` would. Interior Values are left alone: ask the
+program for their value or gradient instead.
+
+    prog = tv.compile(loss)
+    for step in range(100):
+        model.zero_grad()
+        prog()              # == loss of the current parameters, grads filled in
+        optimizer.step()
+"""
+
+from __future__ import annotations
+
+import operator
+
+import numpy as np
+
+from . import np_math, scalar_math
+from .backward import gc_paused
+from .ops import MUL
+from .schedule import UnsupportedOpError, build
+from .value import Value, _domain_error
+
+__all__ = ["Program", "UnsupportedOpError"]
+
+_data = operator.attrgetter("data")
+
+
+class Program:
+    """A compiled replay of one graph; call it to recompute ``root`` and add leaf gradients."""
+
+    def __init__(self, root: Value) -> None:
+        if not isinstance(root, Value):
+            raise TypeError(f"tv.compile needs a Value, got {type(root).__name__}")
+        with gc_paused():
+            p = build(root)
+        self.root = root
+        self._p = p
+        self._leaves = p["leaves"]
+        self._nleaf = len(self._leaves)
+        m = p["size"]
+        self._V = np.zeros(m)
+        self._G = np.zeros(m)
+        self._C = np.zeros(p["nedge"])
+        nterm = len(p["coef"])
+        self._TA = np.zeros(nterm)
+        self._TB = np.zeros(nterm)
+        nw = len(p["wa"])
+        self._WA = np.zeros(nw)
+        self._WB = np.zeros(nw)
+        self._called = False
+        self._where = None
+
+    def __len__(self) -> int:
+        """Number of nodes in the compiled graph."""
+        return len(self._p["order"])
+
+    def __repr__(self) -> str:
+        p = self._p
+        return (f"<tv.compile: {len(p['order'])} nodes, {p['size']} slots, "
+                f"{len(p['steps'])} levels, {len(p['coef'])} product terms>")
+
+    # --- the replay ------------------------------------------------------------------------
+
+    def __call__(self) -> float:
+        """Recompute forward and backward from the leaves' current data; return root's value."""
+        p = self._p
+        V, G, C = self._V, self._G, self._C
+        n = self._nleaf
+        V[:n] = np.fromiter(map(_data, self._leaves), dtype=np.float64, count=n)
+        V[n] = 1.0
+        if p["root_slot"] < n:  # the root is a leaf: d root / d root = 1
+            self.root.grad += 1.0
+            self._called = True
+            return float(V[p["root_slot"]])
+        with np.errstate(all="ignore"):
+            self._forward(p, V)
+            self._backward(p, V, G, C)
+        for leaf, g in zip(self._leaves, G[:n].tolist()):
+            leaf.grad += g
+        self._called = True
+        return float(V[p["root_slot"]])
+
+    def _forward(self, p: dict, V: np.ndarray) -> None:
+        xp = np_math
+        ta, tb, seg, coef = p["ta"], p["tb"], p["seg"], p["coef"]
+        wa, wb, wk = p["wa"], p["wb"], p["wk"]
+        TA, TB, WA, WB = self._TA, self._TB, self._WA, self._WB
+        for _o0, _o1, _e0, _e1, group, ews in p["steps"]:
+            if group is not None:
+                g0, g1, t0, t1, neg = group
+                A, B = TA[t0:t1], TB[t0:t1]
+                np.take(V, ta[t0:t1], out=A, mode="clip")
+                np.take(V, tb[t0:t1], out=B, mode="clip")
+                prod = MUL.forward(xp, A, B)
+                if neg:
+                    prod *= coef[t0:t1]
+                V[g0:g1] = np.bincount(seg[t0:t1] - g0, prod, minlength=g1 - g0)
+            for fn, o0, o1, w0, w1 in ews:
+                A = WA[w0:w1]
+                np.take(V, wa[w0:w1], out=A, mode="clip")
+                if fn.arity == 2:
+                    B = WB[w0:w1]
+                    np.take(V, wb[w0:w1], out=B, mode="clip")
+                    out = fn.forward(xp, A, B)
+                elif fn.has_param:
+                    out = fn.forward(xp, A, wk[w0:w1])
+                else:
+                    out = fn.forward(xp, A)
+                V[o0:o1] = out
+                if fn.check is not None and not np.isfinite(V[o0:o1]).all():
+                    self._raise_domain_error(fn, o0, o1, w0)
+
+    def _backward(self, p: dict, V: np.ndarray, G: np.ndarray, C: np.ndarray) -> None:
+        xp = np_math
+        seg, coef = p["seg"], p["coef"]
+        pos_ta, pos_tb, pos_wa, pos_wb, wk = p["pos_ta"], p["pos_tb"], p["pos_wa"], p["pos_wb"], p["wk"]
+        local = p["edge_local"]
+        TA, TB, WA, WB = self._TA, self._TB, self._WA, self._WB
+        steps = p["steps"]
+        G[p["root_slot"]] = 1.0
+        for i in range(len(steps) - 1, -1, -1):
+            o0, o1, e0, e1, group, ews = steps[i]
+            if i < len(steps) - 1:  # the top level holds only the root
+                G[o0:o1] = np.bincount(local[e0:e1], C[e0:e1], minlength=o1 - o0)
+            if group is not None:
+                g0, g1, t0, t1, neg = group
+                up = G.take(seg[t0:t1], mode="clip")
+                if neg:
+                    up *= coef[t0:t1]
+                A, B = TA[t0:t1], TB[t0:t1]
+                la, lb = MUL.local(xp, A, B, None)
+                C[pos_ta[t0:t1]] = up * la
+                C[pos_tb[t0:t1]] = up * lb
+            for fn, s0, s1, w0, w1 in ews:
+                up = G[s0:s1]
+                A, out = WA[w0:w1], V[s0:s1]
+                if fn.arity == 2:
+                    da, db = fn.local(xp, A, WB[w0:w1], out)
+                    C[pos_wb[w0:w1]] = up * db
+                elif fn.has_param:
+                    (da,) = fn.local(xp, A, wk[w0:w1], out)
+                else:
+                    (da,) = fn.local(xp, A, out)
+                C[pos_wa[w0:w1]] = up * da
+        o0, o1, e0, e1 = p["level0"]
+        G[o0:o1] = np.bincount(local[e0:e1], C[e0:e1], minlength=o1 - o0)
+
+    def _raise_domain_error(self, fn, o0: int, o1: int, w0: int) -> None:
+        """Find the first node of this step outside its op's domain and raise eager's error."""
+        p = self._p
+        bad = np.flatnonzero(~np.isfinite(self._V[o0:o1]))
+        slot_topo = self._slot_topo()
+        for j in bad.tolist():
+            a = float(self._WA[w0 + j])
+            if fn.arity == 2:
+                problem = fn.check(a, float(self._WB[w0 + j]))
+            elif fn.has_param:
+                problem = fn.check(a, float(p["wk"][w0 + j]))
+            else:
+                problem = fn.check(a)
+            if problem:
+                node = p["order"][slot_topo[o0 + j]]
+                raise _domain_error(problem, *node.children)
+
+    def _slot_topo(self) -> np.ndarray:
+        slot = self._p["slot"]
+        inv = np.full(self._p["size"], -1, dtype=np.int64)
+        kept = np.flatnonzero(slot >= 0)
+        inv[slot[kept]] = kept
+        return inv
+
+    # --- reading results ---------------------------------------------------------------------
+
+    def _locate(self, node: Value):
+        if not self._called:
+            raise RuntimeError("call the compiled program before reading values or gradients")
+        k = self._p["topo"].get(node)
+        if k is None:
+            raise KeyError(f"{node!r} is not a node of the compiled graph")
+        return k
+
+    def value(self, node: Value) -> float:
+        """``node``'s data as of the last call (the eager Value itself is not updated)."""
+        k = self._locate(node)
+        s = int(self._p["slot"][k])
+        if s >= 0:
+            return float(self._V[s])
+        root, start, size, sign = self._absorbed(k)
+        t0 = self._p["group_term_start"][root] + start
+        total = 0.0  # the group's first terms, added in the eager engine's order
+        for c, a, b in zip(self._p["coef"][t0:t0 + size].tolist(), self._TA[t0:t0 + size].tolist(),
+                           self._TB[t0:t0 + size].tolist()):
+            total += c * MUL.forward(scalar_math, a, b)
+        return sign * total
+
+    def grad(self, node: Value) -> float:
+        """d root / d node as of the last call (what ``root.backward()`` would leave in .grad
+        for an interior node; for a leaf, this call's contribution alone)."""
+        k = self._locate(node)
+        s = int(self._p["slot"][k])
+        if s >= 0:
+            return float(self._G[s])
+        root, _start, _size, sign = self._absorbed(k)
+        return sign * float(self._G[self._p["slot"][root]])
+
+    def _absorbed(self, k: int):
+        """(group root's topo index, first term, number of terms, ∂root/∂node) for a node whose
+        terms were folded into a bigger group (resolved once, consumers before their inputs)."""
+        if self._where is None:
+            where = {}
+            for g in sorted(self._p["groups"].values(), key=lambda g: -g.node):
+                if g.into is None:
+                    where[g.node] = (g.node, 0, len(g.terms), 1.0)
+                else:
+                    root, start, _size, sign = where[g.into.node]
+                    where[g.node] = (root, start + g.offset, g.size, sign * g.sign)
+            self._where = where
+        return self._where[k]
