@@ -146,8 +146,8 @@ class LiveView(_Watcher):
         self._last_call = 0.0
         self._drawn_params: Optional[List[float]] = None
         self._current_step: Optional[int] = None
-        # the first picture: the untrained model
-        self._latest = (0, param_values(model))
+        # the first picture: the untrained model (step -1, "before training")
+        self._latest = (-1, param_values(model))
         self._drawer = threading.Thread(target=self._draw_loop, name="live-draw", daemon=True)
         self._drawer.start()
         from .live_server import serve
@@ -376,7 +376,7 @@ class LiveRecorder(_Watcher):
         self.path = Path(path)
         self.every = max(1, int(every))
         self.max_graphs = max(0, int(max_graphs))
-        self._kept: List[tuple] = [(0, param_values(model))]
+        self._kept: List[tuple] = [(-1, param_values(model))]  # step -1: before training
         self._last: Optional[tuple] = None
 
     def callback(self, step: int, history: Any = None, model: Any = None) -> None:
@@ -435,6 +435,9 @@ def write_atomic(path: Path, text: str) -> None:
             f.write(text)
             f.flush()
             os.fsync(f.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; a page is for reading
         os.replace(tmp, path)
     except BaseException:
         try:
