@@ -1,0 +1,207 @@
+"""nn.fit and nn.accuracy: the training loop, its History, callbacks, and the compiled path."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+import nn
+import tinygrad_value as tv
+from nn import losses, optim
+from tinygrad_value import scalar_math
+
+
+def test_accuracy_binary_multiclass_and_thresholds():
+    assert nn.accuracy([tv.Value(0.3), -2.0, 0.1], [1, -1, -1]) == pytest.approx(2 / 3)
+    assert nn.accuracy([0.7, 0.2], [1, 0], threshold=0.5) == 1.0
+    assert nn.accuracy([[0.1, 2.0, 0.3], [tv.Value(5.0), 1.0, 2.0]], [1, 2]) == 0.5
+    with pytest.raises(ValueError, match="2 outputs but 1 targets"):
+        nn.accuracy([1.0, 2.0], [1])
+
+
+def _blobs(n=12):
+    rng = random.Random(0)
+    X = [[rng.gauss(2.0 * c - 1.0, 0.4), rng.gauss(0.0, 0.4)] for c in (0, 1) for _ in range(n)]
+    y = [c for c in (0, 1) for _ in range(n)]
+    return X, y
+
+
+def test_fit_full_batch_learns_and_records_history():
+    X, y = _blobs()
+    random.seed(0)
+    model = nn.MLP(2, [4, 2])
+    history = nn.fit(model, X, y, loss="cross_entropy",
+                     optimizer=optim.Adam(model.parameters(), lr=0.05), epochs=30, progress=False)
+    assert len(history) == 30 and len(history.epoch_loss) == 30  # full batch: a step per epoch
+    assert history.loss == history.epoch_loss
+    assert history.final_loss < 0.5 * history.loss[0]
+    assert history.final_accuracy == 1.0
+    assert history.lr == [0.05] * 30
+
+
+def test_fit_steps_follow_the_eager_recipe_exactly():
+    """fit with full batch = the hand-written micrograd loop, float for float."""
+    X, y = _blobs(5)
+    y = [2 * v - 1 for v in y]
+    random.seed(2)
+    a = nn.MLP(2, [3, 1])
+    random.seed(2)
+    b = nn.MLP(2, [3, 1])
+    history = nn.fit(a, X, y, loss="hinge", optimizer=optim.SGD(a.parameters(), lr=0.5),
+                     steps=5, l2=1e-3, schedule=lambda k: 0.5 - 0.05 * k, progress=False)
+    for k in range(5):
+        total = losses.hinge([b(x) for x in X], y) + 1e-3 * losses.l2(b.parameters())
+        b.zero_grad()
+        total.backward()
+        assert history.loss[k] == total.data
+        for p in b.parameters():
+            p.data -= (0.5 - 0.05 * k) * p.grad
+    assert a.state_dict() == b.state_dict()
+
+
+def test_minibatches_are_seeded_and_cover_each_epoch():
+    X, y = _blobs(5)  # 10 rows
+    seen = []
+
+    def spy(outputs, targets):
+        seen.append(len(targets))
+        return losses.cross_entropy(outputs, targets)
+
+    random.seed(0)
+    model = nn.MLP(2, [2])
+    h = nn.fit(model, X, y, loss=spy, optimizer=optim.SGD(model.parameters(), lr=0.1),
+               epochs=2, batch_size=4, progress=False)
+    assert seen == [4, 4, 2, 4, 4, 2]
+    assert len(h) == 6 and len(h.epoch_loss) == 2
+    assert h.epoch_loss[0] == pytest.approx(sum(h.loss[:3]) / 3)
+    random.seed(0)
+    again = nn.MLP(2, [2])
+    h2 = nn.fit(again, X, y, loss=spy, optimizer=optim.SGD(again.parameters(), lr=0.1),
+                epochs=2, batch_size=4, progress=False)
+    assert h2.loss == h.loss
+
+
+def test_callback_sees_every_step_and_can_stop():
+    X, y = _blobs(4)
+    calls = []
+
+    def callback(step, history, model):
+        calls.append((step, len(history)))
+        return False if step == 2 else None
+
+    h = nn.fit(nn.MLP(2, [2]), X, y, steps=10, callback=callback, progress=False)
+    assert calls == [(0, 1), (1, 2), (2, 3)]
+    assert h.stopped_early and len(h) == 3
+
+
+def test_regression_has_no_accuracy_and_mode_is_restored():
+    X = [[0.1 * i] for i in range(8)]
+    y = [0.5 * x[0] - 0.2 for x in X]
+    model = nn.MLP(1, [1]).eval()
+    h = nn.fit(model, X, y, loss="mse", optimizer=optim.SGD(model.parameters(), lr=0.3),
+               steps=200, progress=False)
+    assert h.accuracy == [None] * 200 and h.epoch_accuracy[0] is None
+    assert h.final_loss < 1e-4
+    assert model.training is False
+
+
+def test_progress_bar_on_long_runs(capsys):
+    pytest.importorskip("tqdm")
+    X, y = _blobs(2)
+    nn.fit(nn.MLP(2, [2]), X, y, steps=25, progress=True)
+    assert "fit" in capsys.readouterr().err
+
+
+def test_fit_validates_its_arguments():
+    X, y = _blobs(2)
+    with pytest.raises(ValueError, match="4 rows but y has 3"):
+        nn.fit(nn.MLP(2, [2]), X, y[:3], progress=False)
+    with pytest.raises(ValueError, match="unknown loss 'l3'"):
+        nn.fit(nn.MLP(2, [2]), X, y, loss="l3", progress=False)
+    with pytest.raises(ValueError, match="epochs or steps"):
+        nn.fit(nn.MLP(2, [2]), X, y, epochs=1, steps=1, progress=False)
+    with pytest.raises(ValueError, match="batch_size"):
+        nn.fit(nn.MLP(2, [2]), X, y, batch_size=0, progress=False)
+
+
+# --- the compiled path ----------------------------------------------------------------------
+
+
+def _reference_compile(root):
+    """tv.compile's contract, written the slow way: replay the fixed graph node by node with the
+    op table, then backward() (which adds into leaves)."""
+    order = tv.topo_order(root)
+
+    class Program:
+        def __call__(self):
+            for node in order:
+                fn = node._fn
+                if fn is None:
+                    continue
+                args = [c.data for c in node.children]
+                if fn.has_param:
+                    args.append(node._arg)
+                node.data = fn.forward(scalar_math, *args)
+            root.backward()
+            return root.data
+
+        def value(self, node):
+            return node.data
+
+        def grad(self, node):
+            return node.grad
+
+    return Program()
+
+
+def _compare_compiled_with_eager(loss, X, y, nouts, **fit_kwargs):
+    histories = []
+    for compiled in (False, True):
+        random.seed(9)
+        model = nn.MLP(len(X[0]), nouts)
+        opt = optim.Adam(model.parameters(), lr=0.02)
+        histories.append((nn.fit(model, X, y, loss=loss, optimizer=opt, compiled=compiled,
+                                 progress=False, **fit_kwargs), model.state_dict()))
+    (eager, eager_w), (comp, comp_w) = histories
+    assert comp.loss == pytest.approx(eager.loss, rel=1e-9, abs=1e-12)
+    assert comp.accuracy == eager.accuracy
+    assert list(comp_w.values()) == pytest.approx(list(eager_w.values()), rel=1e-9, abs=1e-12)
+
+
+@pytest.mark.parametrize("compile_fn", ["reference", "tv.compile"])
+@pytest.mark.parametrize("task", ["cross_entropy", "hinge"])
+def test_compiled_fit_gives_the_eager_history(monkeypatch, compile_fn, task):
+    if compile_fn == "reference":
+        monkeypatch.setattr(tv, "compile", _reference_compile, raising=False)
+    elif not hasattr(tv, "compile"):
+        pytest.skip("tv.compile is not there yet")
+    X, y = _blobs(5)
+    if task == "hinge":
+        _compare_compiled_with_eager("hinge", X, [2 * v - 1 for v in y], [4, 1], epochs=4,
+                                     batch_size=4, l2=1e-3)
+    else:
+        _compare_compiled_with_eager("cross_entropy", X, y, [4, 2], epochs=4, batch_size=4)
+
+
+def test_compiled_without_tv_compile_is_a_clear_error(monkeypatch):
+    monkeypatch.delattr(tv, "compile", raising=False)
+    X, y = _blobs(2)
+    with pytest.raises(RuntimeError, match="needs tv.compile"):
+        nn.fit(nn.MLP(2, [2]), X, y, compiled=True, progress=False)
+
+
+# --- micrograd's demo -----------------------------------------------------------------------
+
+
+def test_micrograd_demo_reaches_full_training_accuracy():
+    """moons (n=100, noise=0.1), y in {-1, 1}, MLP(2, [16, 16, 1]) from random.seed(1337),
+    SVM loss + 1e-4·L2, lr = 1 - 0.9·k/100, 100 steps: as in micrograd's demo notebook."""
+    X, y = nn.data.make_moons(n_samples=100, noise=0.1, random_state=1, signed=True)
+    random.seed(1337)
+    model = nn.MLP(2, [16, 16, 1])
+    h = nn.fit(model, X, y, loss="hinge", optimizer=optim.SGD(model.parameters(), lr=1.0),
+               steps=100, l2=1e-4, schedule=lambda k: 1.0 - 0.9 * k / 100, progress=False)
+    assert h.lr[0] == 1.0 and h.lr[-1] == pytest.approx(0.109)
+    assert h.final_loss < 0.05
+    assert nn.accuracy([model(x) for x in X], y) == 1.0
