@@ -1,6 +1,6 @@
 """micrograd's demo, ours: a small MLP learns the two moons with a max-margin loss.
 
-    python -m demos.moons                  # 100 steps; writes out/moons_boundary.png, out/moons_curve.png
+    python -m demos.moons                  # -> out/moons_boundary.png, out/moons_curve.png
     python -m demos.moons --live           # and watch it learn at http://127.0.0.1:<port>/
     python -m demos.moons --record out/run.html   # a replay page with a timeline slider instead
 
@@ -36,14 +36,14 @@ def _add_flags(parser) -> None:
     parser.add_argument("--eager", action="store_true",
                         help="rebuild the graph every step instead of the compiled replay")
     parser.add_argument("--hidden", default=None,
-                        help="hidden layer sizes, e.g. 16,16 (default 16,16; 8,8 with --live/--record)")
+                        help="hidden sizes, e.g. 16,16 (default 16,16; 8,8 with --live/--record)")
     parser.add_argument("--live", action="store_true",
                         help="serve a live view of the training on 127.0.0.1 (opens no browser)")
     parser.add_argument("--port", type=int, default=0, help="port for --live (default: a free one)")
     parser.add_argument("--delay", type=float, default=0.1,
                         help="--live: at least this many seconds per step, so you can watch")
     parser.add_argument("--linger", type=float, default=None,
-                        help="--live: keep serving this many seconds after training (default: until Ctrl-C)")
+                        help="--live: serve this long after training (default: until Ctrl-C)")
     parser.add_argument("--record", default=None, metavar="PATH",
                         help="write a self-contained replay page (timeline slider) to PATH")
 
@@ -91,7 +91,8 @@ def plot_curves(path: Path, history, title: str) -> None:
 def plot_boundary(path: Path, model, X, y, title: str, resolution: int) -> None:
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(5, 5), dpi=110)
-    plot_decision_boundary(ax, model, X, [int(t > 0) for t in y], resolution=resolution, title=title)
+    labels = [int(t > 0) for t in y]
+    plot_decision_boundary(ax, model, X, labels, resolution=resolution, title=title)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)

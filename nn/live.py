@@ -1,4 +1,4 @@
-"""Watch a network learn: a live page (``LiveView``) or a self-contained replay file (``LiveRecorder``).
+"""Watch a network learn: a live page (``LiveView``) or a self-contained replay (``LiveRecorder``).
 
 Both plug into a training loop through ``callback(step, history, model)``, which ``nn.fit`` calls
 after every optimizer step::
@@ -23,15 +23,23 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
-from .live_render import (GraphUnavailable, Mirror, SampleLoss, accuracy, boundary_grid,
-                          hinge_sample_loss, param_values, sample_graph_svg)
+from .live_render import (
+    GraphUnavailable,
+    Mirror,
+    SampleLoss,
+    accuracy,
+    boundary_grid,
+    hinge_sample_loss,
+    param_values,
+    sample_graph_svg,
+)
 
 PAGE = Path(__file__).with_name("live_page.html")
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
 
 def _last_metric(history: Any, names: Sequence[str]) -> Optional[float]:
-    """The latest value of a metric from ``history``: a dict of lists, a list of dicts, or an object."""
+    """The latest value of a metric in ``history``: a dict of lists, a list of dicts, an object."""
     if history is None:
         return None
     if isinstance(history, (list, tuple)) and history:
@@ -63,7 +71,8 @@ class _Watcher:
         self.X = [[float(a), float(b)] for a, b in X]
         self.y = [float(t) for t in y]
         if len(self.X) != len(self.y) or not self.X:
-            raise ValueError(f"X and y must be non-empty and the same length, got {len(self.X)} and {len(self.y)}")
+            raise ValueError("X and y must be non-empty and the same length, "
+                             f"got {len(self.X)} and {len(self.y)}")
         if not 0 <= sample < len(self.X):
             raise ValueError(f"sample must be in 0..{len(self.X) - 1}, got {sample}")
         self.model = model
@@ -127,7 +136,8 @@ class LiveView(_Watcher):
                  min_step_seconds: float = 0.0, quiet: bool = False, start_paused: bool = False,
                  **kw) -> None:
         if host not in LOOPBACK:
-            raise ValueError(f"the live view serves on loopback only (127.0.0.1 or ::1), got {host!r}")
+            raise ValueError("the live view serves on loopback only (127.0.0.1 or ::1), "
+                             f"got {host!r}")
         super().__init__(model, X, y, **kw)
         self.min_step_seconds = float(min_step_seconds)
         self._cond = threading.Condition()
@@ -153,7 +163,8 @@ class LiveView(_Watcher):
         from .live_server import serve
 
         self._server, self._server_thread = serve(self, host, port)
-        self.url = f"http://{'[::1]' if host == '::1' else '127.0.0.1' if host == 'localhost' else host}:{self.port}/"
+        shown = "[::1]" if host == "::1" else "127.0.0.1" if host == "localhost" else host
+        self.url = f"http://{shown}:{self.port}/"
         if not quiet:
             print(f"live view: {self.url}  (Ctrl-C to stop)", flush=True)
 

@@ -1,4 +1,4 @@
-"""What the live view draws, computed on a private copy of the model: boundary, weights, one sample's graph.
+"""What the live view draws, on a private copy of the model: boundary, weights, a sample's graph.
 
 The training thread only hands over a list of parameter floats (cheap); everything here runs on a
 ``Mirror``, a deep copy of the model whose parameters are overwritten from that list. So drawing a
@@ -194,9 +194,10 @@ def _fallback_dot(root: tv.Value) -> str:
         if v is root:
             fill = "#fde68a"
         label = f"{_esc(v.label)} | data {v.data:.4f} | grad {v.grad:.4f}"
-        lines.append(f'{name} [shape=record, style=filled, fillcolor="{fill}", label="{{ {label} }}"];')
+        lines.append(f'{name} [shape=record, style=filled, fillcolor="{fill}", '
+                     f'label="{{ {label} }}"];')
         if v.children:
-            lines.append(f'{name}_op [label="{_esc(v.op)}", shape=circle, width=0.3, fixedsize=false];')
+            lines.append(f'{name}_op [label="{_esc(v.op)}", shape=circle, width=0.3];')
             lines.append(f"{name}_op -> {name};")
             for c in v.children:
                 width = 0.6 + 2.4 * min(1.0, abs(c.grad) / biggest)
@@ -224,7 +225,8 @@ def render_svg(dot_source: str, timeout: float = 30.0) -> str:
     return done.stdout.decode("utf-8", errors="replace")
 
 
-def sample_graph_svg(mirror: Mirror, x, target, sample_loss: SampleLoss, max_nodes: int = 1500) -> str:
+def sample_graph_svg(mirror: Mirror, x, target, sample_loss: SampleLoss,
+                     max_nodes: int = 1500) -> str:
     """The SVG of one sample's loss graph, with its data and grads, on the mirror."""
     root = mirror.sample_graph(x, target, sample_loss)
     n = len(tv.topo_order(root))

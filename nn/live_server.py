@@ -237,7 +237,8 @@ class _Handler(BaseHTTPRequestHandler):
                 if state["version"] != version:
                     version = state["version"]
                     since = state["curve_to"]
-                    self.wfile.write(b"data: " + json.dumps(state, allow_nan=False).encode() + b"\n\n")
+                    data = json.dumps(state, allow_nan=False).encode()
+                    self.wfile.write(b"data: " + data + b"\n\n")
                 else:
                     self.wfile.write(b": keep-alive\n\n")
                 self.wfile.flush()

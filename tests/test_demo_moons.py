@@ -1,4 +1,4 @@
-"""demos.moons at a reduced size: it trains, writes valid PNGs, reports its accuracy; --record and --live."""
+"""demos.moons, reduced: it trains, writes valid PNGs, reports its accuracy; --record, --live."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The live view over real HTTP on loopback: state and events arrive, controls work, bad requests get 4xx."""
+"""The live view over real HTTP on loopback: state and events arrive, controls work, bad requests
+get 4xx, and the training loop survives garbage."""
 
 from __future__ import annotations
 
@@ -10,11 +11,10 @@ import threading
 import time
 
 import pytest
+from conftest import need_dot
 
 import nn
-from conftest import need_dot
 from nn.live import LiveRecorder, LiveView, render_page
-
 
 
 def moons(n=30):
@@ -164,7 +164,8 @@ def test_pause_step_resume_control_the_training_loop(view):
     assert len(get_json(view, "/api/state")["steps"]) == 1
     for expected in (2, 3):
         assert request(view, "POST", "/api/step")[0] == 200
-        wait_until(lambda: len(get_json(view, "/api/state")["steps"]) == expected, what="one step")
+        wait_until(lambda n=expected: len(get_json(view, "/api/state")["steps"]) == n,
+                   what="one step")
         time.sleep(0.2)
         assert len(get_json(view, "/api/state")["steps"]) == expected  # exactly one step each
     assert request(view, "POST", "/api/resume")[0] == 200

@@ -1,4 +1,4 @@
-"""The live page and the recorded replay in a real browser (Debian's headless chromium via Playwright)."""
+"""The live page and the recorded replay in a real browser (headless chromium via Playwright)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import threading
 import time
 
 import pytest
+from conftest import need_chromium, need_module
 
 import nn
-from conftest import need_chromium, need_module
 from nn.live import LiveRecorder, LiveView
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -61,7 +61,10 @@ def test_live_page_follows_training_and_its_buttons_drive_it(browser, tmp_path):
     try:
         page, errors = open_page(browser, view.url)
         threading.Thread(target=train, daemon=True).start()
-        steps = lambda: page.evaluate("S.steps.length")  # noqa: E731
+
+        def steps():
+            return page.evaluate("S.steps.length")
+
         page.wait_for_function("S.steps.length >= 5", timeout=10_000)
         curve1, boundary1 = canvas(page, "#curves"), canvas(page, "#boundary")
         n1 = steps()
@@ -91,7 +94,8 @@ def test_live_page_follows_training_and_its_buttons_drive_it(browser, tmp_path):
         # clicking a data point chooses the sample whose loss graph is drawn
         box = page.eval_on_selector("#boundary", "c => { const r = c.getBoundingClientRect();"
                                                  " return [r.width, r.height]; }")
-        target = page.evaluate(f"toPx(S.bounds, {box[0]}, {box[1]}, CFG.points.x[5][0], CFG.points.x[5][1])")
+        target = page.evaluate(
+            f"toPx(S.bounds, {box[0]}, {box[1]}, CFG.points.x[5][0], CFG.points.x[5][1])")
         page.click("#boundary", position={"x": target[0], "y": target[1]})
         page.wait_for_function("S.graphVersion >= 0 && document.getElementById('graph-sample')"
                                ".textContent === '#5'", timeout=15_000)
@@ -122,9 +126,10 @@ def test_recorded_replay_opens_offline_and_its_slider_works(browser, tmp_path):
     page = browser.new_page(viewport={"width": 1200, "height": 900})
     errors, remote = [], []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.on("request", lambda r: remote.append(r.url) if not r.url.startswith(("file:", "data:")) else None)
-    page.route("**/*", lambda route: route.abort() if not route.request.url.startswith(("file:", "data:"))
-               else route.continue_())
+    local = ("file:", "data:")
+    page.on("request", lambda r: None if r.url.startswith(local) else remote.append(r.url))
+    page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(local)
+               else route.abort())
     page.goto(path.as_uri())
     assert page.text_content("#status") == "replay"
     assert page.input_value("#slider") == "7"  # opens on the last frame: -1, 0, 5, ..., 29
