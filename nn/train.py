@@ -239,11 +239,21 @@ class _CompiledStep(_EagerStep):
             return [tv.Value(1.0 if k == target else 0.0) for k in range(len(output))]
         return tv.Value(target)
 
+    def _check_targets(self, outputs, yb):
+        """The eager loss validates targets each step; a replay never calls it again, so class
+        indices (which become one-hot leaves) are checked here."""
+        for i, (out, t) in enumerate(zip(outputs, yb)):
+            if isinstance(out, (list, tuple)) and not (
+                    isinstance(t, int) and not isinstance(t, bool) and 0 <= t < len(out)):
+                raise ValueError(f"fit: target {t!r} of row {i} is not a class index in "
+                                 f"0..{len(out) - 1}")
+
     def __call__(self, xb, yb):
         entry = self.programs.get(len(xb))
         if entry is None:
             entry = self.programs[len(xb)] = self._build(xb, yb)
         x_leaves, y_leaves, outputs, program = entry
+        self._check_targets(outputs, yb)
         for leaves, row in zip(x_leaves, xb):
             for leaf, v in zip(leaves, row):
                 leaf.data = float(v)

@@ -16,7 +16,7 @@ def test_spiral_shape_labels_and_formula():
     assert len(X) == 300 and all(len(row) == 2 for row in X)
     assert y == [0] * 100 + [1] * 100 + [2] * 100
     assert all(isinstance(v, float) for row in X for v in row)
-    # r = i / (samples - 1): the first point of every class is the origin, the last on the unit circle
+    # r = i / (samples - 1): each class starts at the origin and ends on the unit circle
     for c in range(3):
         assert X[c * 100] == [0.0, 0.0]
         assert math.hypot(*X[c * 100 + 99]) == pytest.approx(1.0, rel=1e-12)

@@ -6,6 +6,8 @@ import math
 
 import pytest
 from conftest import need_torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import nn
 import tinygrad_value as tv
@@ -196,3 +198,34 @@ def test_value_and_gradient_match_torch(name):
 
 def test_nn_exports_losses_module():
     assert nn.losses is losses
+
+
+# --- properties over random inputs ----------------------------------------------------------
+
+LOGITS = st.lists(st.floats(-50, 50, allow_nan=False), min_size=2, max_size=6)
+
+
+@settings(max_examples=60, deadline=None)
+@given(LOGITS, st.data())
+def test_property_cross_entropy_gradient_is_softmax_minus_onehot(zs, data):
+    target = data.draw(st.integers(0, len(zs) - 1))
+    logits = vals(zs)
+    loss = losses.cross_entropy(logits, target)
+    loss.backward()
+    p = [v.data for v in losses.softmax(zs)]
+    assert sum(p) == pytest.approx(1.0, rel=1e-12)
+    assert loss.data >= 0.0
+    assert loss.data == pytest.approx(-losses.log_softmax(zs)[target].data, rel=1e-12,
+                                      abs=1e-12)
+    assert [v.grad for v in logits] == pytest.approx(
+        [pk - (k == target) for k, pk in enumerate(p)], rel=1e-9, abs=1e-12)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.floats(-3, 3, allow_nan=False), min_size=1, max_size=5))
+def test_property_bce_with_logits_gradient_is_sigmoid_minus_target(zs):
+    targets = [float(i % 2) for i in range(len(zs))]
+    logits = vals(zs)
+    losses.binary_cross_entropy_with_logits(logits, targets).backward()
+    expected = [(1 / (1 + math.exp(-z)) - t) / len(zs) for z, t in zip(zs, targets)]
+    assert [v.grad for v in logits] == pytest.approx(expected, rel=1e-9, abs=1e-15)

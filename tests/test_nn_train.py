@@ -205,3 +205,11 @@ def test_micrograd_demo_reaches_full_training_accuracy():
     assert h.lr[0] == 1.0 and h.lr[-1] == pytest.approx(0.109)
     assert h.final_loss < 0.05
     assert nn.accuracy([model(x) for x in X], y) == 1.0
+
+
+def test_compiled_fit_checks_class_indices_of_every_batch(monkeypatch):
+    monkeypatch.setattr(tv, "compile", _reference_compile, raising=False)
+    X, y = _blobs(3)
+    y[-1] = 5  # the replay never calls the loss again, so fit checks each batch itself
+    with pytest.raises(ValueError, match=r"target 5 of row \d is not a class index in 0..1"):
+        nn.fit(nn.MLP(2, [2]), X, y, batch_size=4, epochs=1, compiled=True, progress=False)
