@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 import random
 from dataclasses import dataclass, field
 from typing import Callable, List, Optional, Sequence, Union
@@ -244,7 +245,8 @@ class _CompiledStep(_EagerStep):
         indices (which become one-hot leaves) are checked here."""
         for i, (out, t) in enumerate(zip(outputs, yb)):
             if isinstance(out, (list, tuple)) and not (
-                    isinstance(t, int) and not isinstance(t, bool) and 0 <= t < len(out)):
+                    isinstance(t, numbers.Integral) and not isinstance(t, bool)
+                    and 0 <= t < len(out)):
                 raise ValueError(f"fit: target {t!r} of row {i} is not a class index in "
                                  f"0..{len(out) - 1}")
 

@@ -213,3 +213,16 @@ def test_compiled_fit_checks_class_indices_of_every_batch(monkeypatch):
     y[-1] = 5  # the replay never calls the loss again, so fit checks each batch itself
     with pytest.raises(ValueError, match=r"target 5 of row \d is not a class index in 0..1"):
         nn.fit(nn.MLP(2, [2]), X, y, batch_size=4, epochs=1, compiled=True, progress=False)
+
+
+@pytest.mark.parametrize("compiled", [False, True])
+def test_fit_accepts_numpy_arrays(monkeypatch, compiled):
+    np = pytest.importorskip("numpy")
+    monkeypatch.setattr(tv, "compile", _reference_compile, raising=False)
+    X, y = _blobs(3)
+    random.seed(1)
+    model = nn.MLP(2, [3, 2])
+    h = nn.fit(model, np.array(X), np.array(y), steps=3, compiled=compiled, progress=False)
+    random.seed(1)
+    again = nn.MLP(2, [3, 2])
+    assert nn.fit(again, X, y, steps=3, progress=False).loss == pytest.approx(h.loss, rel=1e-9)
