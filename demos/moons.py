@@ -42,6 +42,8 @@ def _add_flags(parser) -> None:
     parser.add_argument("--port", type=int, default=0, help="port for --live (default: a free one)")
     parser.add_argument("--delay", type=float, default=0.1,
                         help="--live: at least this many seconds per step, so you can watch")
+    parser.add_argument("--paused", action="store_true",
+                        help="--live: pause after the first step; press Resume or Step on the page")
     parser.add_argument("--linger", type=float, default=None,
                         help="--live: serve this long after training (default: until Ctrl-C)")
     parser.add_argument("--record", default=None, metavar="PATH",
@@ -126,7 +128,8 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
         from nn.live import LiveView
 
         view = LiveView(model, X, y, port=args.port, min_step_seconds=max(0.0, args.delay),
-                        graph_every=5, title="tinygrad-value: moons, live")
+                        graph_every=5, start_paused=args.paused,
+                        title="tinygrad-value: moons, live")
         callbacks.append(view.callback)
     if args.record is not None:
         from nn.live import LiveRecorder

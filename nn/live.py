@@ -68,6 +68,10 @@ class _Watcher:
     def __init__(self, model, X, y, *, sample: int = 0, grid: int = 48,
                  sample_loss: Optional[SampleLoss] = None, threshold: float = 0.0,
                  graph_every: int = 10, title: str = "tinygrad-value: live training") -> None:
+        X = [list(row) for row in X]
+        if any(len(row) != 2 for row in X):
+            raise ValueError("the live view draws points in the plane: every row of X needs "
+                             "exactly 2 numbers")
         self.X = [[float(a), float(b)] for a, b in X]
         self.y = [float(t) for t in y]
         if len(self.X) != len(self.y) or not self.X:

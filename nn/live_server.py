@@ -231,12 +231,16 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Cache-Control", "no-store")
             self.end_headers()
             since = params.get("since", 0)
-            version = None
+            version = picture = None
             while not view.closed:
                 state = view.state(since)
                 if state["version"] != version:
                     version = state["version"]
                     since = state["curve_to"]
+                    if state["picture"] is picture:
+                        state["picture"] = None  # unchanged since the last event: not resent
+                    else:
+                        picture = state["picture"]
                     data = json.dumps(state, allow_nan=False).encode()
                     self.wfile.write(b"data: " + data + b"\n\n")
                 else:

@@ -96,6 +96,8 @@ def test_serves_on_loopback_only():
     X, y = moons()
     with pytest.raises(ValueError, match="loopback"):
         LiveView(small_model(), X, y, host="0.0.0.0", quiet=True)
+    with pytest.raises(ValueError, match="2 numbers"):
+        LiveView(small_model(), [[1.0, 2.0, 3.0]], [1], quiet=True)
     with LiveView(small_model(), X, y, quiet=True) as v:
         assert v.url == f"http://127.0.0.1:{v.port}/"
         assert v._server.server_address[0] == "127.0.0.1"
@@ -134,7 +136,7 @@ def test_events_stream_delivers_updates(view):
     assert resp.status == 200
     assert resp.getheader("Content-Type") == "text/event-stream"
     trainer = Trainer(view, model, X, y, steps=30)
-    seen_steps, statuses = [], set()
+    seen_steps, statuses, pictures = [], set(), []
     while True:
         line = resp.fp.readline()
         assert line, "stream ended early"
@@ -144,12 +146,15 @@ def test_events_stream_delivers_updates(view):
         assert event["curve_from"] == len(seen_steps)  # each event carries only what is new
         seen_steps += event["steps"]
         statuses.add(event["status"])
+        if event["picture"] is not None:
+            pictures.append(event["picture"]["step"])
         if event["status"] == "done" and len(seen_steps) == 30:
             break
     conn.close()
     trainer.join()
     assert seen_steps == list(range(30))
     assert "done" in statuses
+    assert pictures and pictures == sorted(pictures)  # each new picture sent once
 
 
 def test_pause_step_resume_control_the_training_loop(view):
