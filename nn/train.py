@@ -130,7 +130,10 @@ def fit(model: Module, X: Sequence[Sequence[float]], y: Sequence,
     if epochs is not None and steps is not None:
         raise ValueError("fit: give epochs or steps, not both")
     loss_fn = _resolve_loss(loss)
-    if metric == "auto":
+    if isinstance(metric, str):
+        if metric != "auto":
+            raise ValueError(f"fit: metric must be 'auto', None or a function (outputs, "
+                             f"targets) -> float, got {metric!r}")
         metric = _default_metric(loss_fn)
     params = model.parameters()
     if optimizer is None:

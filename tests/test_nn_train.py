@@ -123,6 +123,8 @@ def test_fit_validates_its_arguments():
         nn.fit(nn.MLP(2, [2]), X, y, epochs=1, steps=1, progress=False)
     with pytest.raises(ValueError, match="batch_size"):
         nn.fit(nn.MLP(2, [2]), X, y, batch_size=0, progress=False)
+    with pytest.raises(ValueError, match="metric must be 'auto'"):
+        nn.fit(nn.MLP(2, [2]), X, y, metric="acc", progress=False)
 
 
 # --- the compiled path ----------------------------------------------------------------------
