@@ -93,14 +93,17 @@ class Program:
         TA, TB, WA, WB = self._TA, self._TB, self._WA, self._WB
         for _o0, _o1, _e0, _e1, group, ews in p["steps"]:
             if group is not None:
-                g0, g1, t0, t1, neg = group
+                g0, g1, t0, t1, neg, first = group
                 A, B = TA[t0:t1], TB[t0:t1]
                 np.take(V, ta[t0:t1], out=A, mode="clip")
                 np.take(V, tb[t0:t1], out=B, mode="clip")
                 prod = MUL.forward(xp, A, B)
                 if neg:
                     prod *= coef[t0:t1]
-                V[g0:g1] = np.bincount(seg[t0:t1] - g0, prod, minlength=g1 - g0)
+                out = np.bincount(seg[t0:t1] - g0, prod, minlength=g1 - g0)
+                if first and not out.all():
+                    self._signed_zeros(out, g0, prod, t0)
+                V[g0:g1] = out
             for fn, o0, o1, w0, w1 in ews:
                 A = WA[w0:w1]
                 np.take(V, wa[w0:w1], out=A, mode="clip")
@@ -129,7 +132,7 @@ class Program:
             if i < len(steps) - 1:  # the top level holds only the root
                 G[o0:o1] = np.bincount(local[e0:e1], C[e0:e1], minlength=o1 - o0)
             if group is not None:
-                g0, g1, t0, t1, neg = group
+                g0, g1, t0, t1, neg, _first = group
                 up = G.take(seg[t0:t1], mode="clip")
                 if neg:
                     up *= coef[t0:t1]
@@ -151,11 +154,21 @@ class Program:
         o0, o1, e0, e1 = p["level0"]
         G[o0:o1] = np.bincount(local[e0:e1], C[e0:e1], minlength=o1 - o0)
 
+    def _signed_zeros(self, out: np.ndarray, g0: int, prod: np.ndarray, t0: int) -> None:
+        """A chain of binary ops that sums to zero is -0.0 when every term is -0.0 (the eager
+        engine starts from the first term, bincount from +0.0); sum/dot nodes start from +0.0."""
+        p = self._p
+        first, end, signed = p["g_first"], p["g_end"], p["g_signed_zero"]
+        for j in np.flatnonzero(out == 0).tolist():
+            s = g0 + j
+            if signed[s] and np.signbit(prod[first[s] - t0:end[s] - t0]).all():
+                out[j] = -0.0
+
     def _raise_domain_error(self, fn, o0: int, o1: int, w0: int) -> None:
         """Find the first node of this step outside its op's domain and raise eager's error."""
         p = self._p
         bad = np.flatnonzero(~np.isfinite(self._V[o0:o1]))
-        slot_topo = self._slot_topo()
+        slot_topo = p["slot_topo"]
         for j in bad.tolist():
             a = float(self._WA[w0 + j])
             if fn.arity == 2:
@@ -167,13 +180,6 @@ class Program:
             if problem:
                 node = p["order"][slot_topo[o0 + j]]
                 raise _domain_error(problem, *node.children)
-
-    def _slot_topo(self) -> np.ndarray:
-        slot = self._p["slot"]
-        inv = np.full(self._p["size"], -1, dtype=np.int64)
-        kept = np.flatnonzero(slot >= 0)
-        inv[slot[kept]] = kept
-        return inv
 
     # --- reading results ---------------------------------------------------------------------
 
@@ -193,10 +199,13 @@ class Program:
             return float(self._V[s])
         root, start, size, sign = self._absorbed(k)
         t0 = self._p["group_term_start"][root] + start
-        total = 0.0  # the group's first terms, added in the eager engine's order
-        for c, a, b in zip(self._p["coef"][t0:t0 + size].tolist(), self._TA[t0:t0 + size].tolist(),
-                           self._TB[t0:t0 + size].tolist()):
-            total += c * MUL.forward(scalar_math, a, b)
+        terms = [c * MUL.forward(scalar_math, a, b) for c, a, b in zip(
+            self._p["coef"][t0:t0 + size].tolist(), self._TA[t0:t0 + size].tolist(),
+            self._TB[t0:t0 + size].tolist())]
+        # added in the eager engine's order: sum/dot start from 0.0, binary chains from a term
+        total = 0.0 if self._p["groups"][k].from_zero else terms.pop(0)
+        for t in terms:
+            total += t
         return sign * total
 
     def grad(self, node: Value) -> float:

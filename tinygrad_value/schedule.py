@@ -45,7 +45,7 @@ class _Group:
     gradient contributions. A group absorbed into another records where its terms went.
     """
 
-    __slots__ = ("node", "terms", "into", "offset", "sign", "size")
+    __slots__ = ("node", "terms", "into", "offset", "sign", "size", "from_zero")
 
     def __init__(self, node: int, terms: list) -> None:
         self.node = node  # topological index of the node this group computes
@@ -54,14 +54,21 @@ class _Group:
         self.offset = 0  # index of this group's first term in ``into``'s list
         self.sign = 1.0  # ∂(into)/∂(this): ±1
         self.size = 0  # number of terms when absorbed
+        # eager sum/dot start from 0.0, a chain of binary ops from its first term: the two
+        # differ only in the sign of a zero result (0.0 + -0.0 is +0.0)
+        self.from_zero = False
 
 
-def _linear_coefs(fn: Op, n: int) -> tuple:
+def _linear_coefs(fn: Op, n: int, cache: dict) -> tuple:
     """The constant local derivatives of a linear op, read from the table (inputs do not matter)."""
-    coefs = fn.local(scalar_math, *([1.0] * n), 1.0)
-    for c in coefs:
-        if c not in (1.0, -1.0):
-            raise UnsupportedOpError(f"op {fn.name!r} is listed as linear but has local {c!r}")
+    key = (fn, n)
+    coefs = cache.get(key)
+    if coefs is None:
+        coefs = tuple(fn.local(scalar_math, *([1.0] * n), 1.0))
+        for c in coefs:
+            if c not in (1.0, -1.0):
+                raise UnsupportedOpError(f"op {fn.name!r} is listed as linear but has local {c!r}")
+        cache[key] = coefs
     return coefs
 
 
@@ -75,18 +82,19 @@ def _check_supported(fn: Op) -> None:
             "(only sum and dot are n-ary)")
 
 
-def build(root) -> dict:
-    """Everything the replay needs, as arrays and a per-level step list (see module docstring)."""
-    order = topo_order(root)
+def _children(order: list, topo: dict):
+    """Topological indices of every node's children, and how many times each node is used."""
     n = len(order)
-    topo = {node: k for k, node in enumerate(order)}
     uses = [0] * n
-    kids = [None] * n  # topo indices of each node's children
+    kids = [None] * n
+    checked = set()
     for k, node in enumerate(order):
         fn = node._fn
         if fn is None:
             continue
-        _check_supported(fn)
+        if fn not in checked:
+            _check_supported(fn)
+            checked.add(fn)
         if fn.arity == 2:
             ch = (topo[node._a], topo[node._b])
         elif fn.arity == 1:
@@ -96,8 +104,13 @@ def build(root) -> dict:
         kids[k] = ch
         for c in ch:
             uses[c] += 1
+    return kids, uses
 
+
+def _groups(order: list, kids: list, uses: list) -> dict:
+    """A ``_Group`` for every add/sub/neg/sum/mul/dot node; chains are folded (module docstring)."""
     groups: dict = {}
+    cache: dict = {}
     for k, node in enumerate(order):
         fn = node._fn
         if fn is None:
@@ -108,15 +121,18 @@ def build(root) -> dict:
         elif fn is DOT:
             h = len(ch) // 2
             groups[k] = _Group(k, [(1.0, ch[i], ch[h + i], k, i, k, h + i) for i in range(h)])
+            groups[k].from_zero = True
         elif fn.name in LINEAR:
-            coefs = _linear_coefs(fn, len(ch))
+            coefs = _linear_coefs(fn, len(ch), cache)
             me = _Group(k, None)
+            me.from_zero = fn.name == "sum"
             terms = []
             for s, (c, co) in enumerate(zip(ch, coefs)):
                 cg = groups.get(c) if uses[c] == 1 else None
                 if cg is not None and s == 0 and co == 1.0:
                     terms = cg.terms  # the chain continues: take the child's terms over
                     cg.into, cg.offset, cg.sign, cg.size = me, 0, 1.0, len(terms)
+                    me.from_zero = me.from_zero or cg.from_zero
                 elif cg is not None and len(cg.terms) == 1:
                     t = cg.terms[0]
                     cg.into, cg.offset, cg.sign, cg.size = me, len(terms), co, 1
@@ -125,10 +141,15 @@ def build(root) -> dict:
                     terms.append((co, c, -1, k, s, -1, 0))
             me.terms = terms
             groups[k] = me
+    return groups
 
-    # which nodes keep a slot of their own, and their levels
+
+def _levels(order: list, kids: list, groups: dict):
+    """Level (1 + deepest input) and kind (0: group root, 1 + op number: elementwise) of every
+    node that keeps a slot; folded nodes are skipped."""
+    n = len(order)
     level = [0] * n
-    kind = [0] * n  # 0: leaf or group root; 1 + op number: elementwise
+    kind = [0] * n
     op_number = {name: i for i, name in enumerate(OPS)}
     kept = []
     for k, node in enumerate(order):
@@ -147,132 +168,137 @@ def build(root) -> dict:
                 if t[2] >= 0 and level[t[2]] > deepest:
                     deepest = level[t[2]]
         else:
-            deepest = max(level[c] for c in kids[k])
+            deepest = 0
+            for c in kids[k]:
+                if level[c] > deepest:
+                    deepest = level[c]
             kind[k] = 1 + op_number[fn.name]
         level[k] = deepest + 1
         kept.append(k)
+    return level, kind, kept
 
+
+def _i64(xs) -> np.ndarray:
+    return np.array(xs, dtype=np.int64)
+
+
+def build(root) -> dict:
+    """Everything the replay needs, as arrays and a per-level step list (see module docstring)."""
+    order = topo_order(root)
+    n = len(order)
+    topo = {node: k for k, node in enumerate(order)}
+    kids, uses = _children(order, topo)
+    groups = _groups(order, kids, uses)
+    level, kind, kept = _levels(order, kids, groups)
+
+    # slots: leaves, then the constant 1.0, then kept nodes sorted by (level, kind, topo)
     leaves = [k for k, node in enumerate(order) if node._fn is None]
-    nleaf = len(leaves)
-    one = nleaf  # a constant slot holding 1.0, the second factor of a lone term
-    kept_arr = np.array(kept, dtype=np.int64)
-    lv = np.array(level, dtype=np.int64)
-    kd = np.array(kind, dtype=np.int64)
+    one = len(leaves)
+    kept_arr = _i64(kept)
+    lv, kd = _i64(level), _i64(kind)
     perm = kept_arr[np.lexsort((kd[kept_arr], lv[kept_arr]))] if kept else kept_arr
-    slot_topo = np.concatenate([np.array(leaves, dtype=np.int64), [-1], perm])
+    slot_topo = np.concatenate([_i64(leaves), [-1], perm]).tolist()
     m = len(slot_topo)
     slot = np.full(n, -1, dtype=np.int64)
-    slot[slot_topo[:one]] = np.arange(one)
+    slot[_i64(leaves)] = np.arange(one)
     slot[perm] = np.arange(one + 1, m)
-    slot_level = np.concatenate([np.zeros(one + 1, dtype=np.int64), lv[perm]])
-    slot_kind = np.concatenate([np.zeros(one + 1, dtype=np.int64), kd[perm]])
-    slot_list = slot.tolist()
+    slot_level = [0] * (one + 1) + lv[perm].tolist()
+    slot_kind = [0] * (one + 1) + kd[perm].tolist()
+    sl = slot.tolist()
 
-    # terms of the kept groups, in slot order; elementwise operands, in slot order
-    t_coef, t_a, t_b, t_seg, e_cons, e_slot, e_dst = [], [], [], [], [], [], []
-    w_a, w_b, w_k = [], [], []
+    # terms of the kept groups and operands of elementwise nodes, both in slot order; edges
+    # (one per term factor, one per elementwise operand) with their eager order key
+    t_coef, t_a, t_b, t_seg = [], [], [], []
+    ea_cons, ea_slot, eb_cons, eb_slot = [], [], [], []
+    w_a, w_b, w_k, w_slot = [], [], [], []
+    wb_dst, wb_cons, wb_which = [], [], []
     group_term_start = {}
+    g_first = np.zeros(m, dtype=np.int64)  # each kept group's terms: [g_first, g_end)
+    g_end = np.zeros(m, dtype=np.int64)
+    g_signed_zero = np.zeros(m, dtype=bool)
     for s_ in range(one + 1, m):
-        k = int(slot_topo[s_])
+        k = slot_topo[s_]
         g = groups.get(k)
         if g is not None:
             group_term_start[k] = len(t_coef)
+            g_first[s_] = len(t_coef)
+            if not g.from_zero:
+                g_signed_zero[s_] = True
             for coef, a, b, ka, sa, kb, sb in g.terms:
                 t_coef.append(coef)
-                t_a.append(slot_list[a])
-                t_b.append(one if b < 0 else slot_list[b])
+                t_a.append(sl[a])
+                t_b.append(one if b < 0 else sl[b])
                 t_seg.append(s_)
+                ea_cons.append(ka)
+                ea_slot.append(sa)
+                eb_cons.append(kb)
+                eb_slot.append(sb)
+            g_end[s_] = len(t_coef)
         else:
             node = order[k]
             ch = kids[k]
-            w_a.append(slot_list[ch[0]])
-            w_b.append(slot_list[ch[1]] if len(ch) == 2 else one)
+            if len(ch) == 2:
+                wb_which.append(len(w_a))
+                wb_dst.append(sl[ch[1]])
+                wb_cons.append(k)
+            w_a.append(sl[ch[0]])
+            w_b.append(sl[ch[1]] if len(ch) == 2 else one)
             w_k.append(node._arg if node._fn.has_param else 0.0)
-    ta = np.array(t_a, dtype=np.int64)
-    tb = np.array(t_b, dtype=np.int64)
-    # edges: each term gives two (a, b), each elementwise node one or two
-    for s_ in range(one + 1, m):
-        k = int(slot_topo[s_])
-        g = groups.get(k)
-        if g is not None:
-            for coef, a, b, ka, sa, kb, sb in g.terms:
-                e_cons.append(ka)
-                e_slot.append(sa)
-            continue
-    for s_ in range(one + 1, m):
-        k = int(slot_topo[s_])
-        if k in groups:
-            for coef, a, b, ka, sa, kb, sb in groups[k].terms:
-                e_cons.append(kb)
-                e_slot.append(sb)
-    nterm = len(t_coef)
-    ew_a_edges = []
-    ew_b_edges = []
-    ew_slots = [s_ for s_ in range(one + 1, m) if int(slot_topo[s_]) not in groups]
-    for s_ in ew_slots:
-        k = int(slot_topo[s_])
-        e_cons.append(k)
-        e_slot.append(0)
-        ew_a_edges.append(slot_list[kids[k][0]])
-    for s_ in ew_slots:
-        k = int(slot_topo[s_])
-        if len(kids[k]) == 2:
-            e_cons.append(k)
-            e_slot.append(1)
-            ew_b_edges.append(slot_list[kids[k][1]])
-    e_dst = np.concatenate([ta, tb, np.array(ew_a_edges, dtype=np.int64),
-                            np.array(ew_b_edges, dtype=np.int64)])
-    cons = np.array(e_cons, dtype=np.int64)
-    eorder = np.lexsort((np.array(e_slot, dtype=np.int64), -cons, e_dst))
+            w_slot.append(s_)
+    nterm, nw = len(t_coef), len(w_a)
+    e_dst = np.concatenate([_i64(t_a), _i64(t_b), _i64(w_a), _i64(wb_dst)])
+    e_cons = np.concatenate([_i64(ea_cons), _i64(eb_cons), _i64([slot_topo[s_] for s_ in w_slot]),
+                             _i64(wb_cons)])
+    e_slot = np.concatenate([_i64(ea_slot), _i64(eb_slot), np.zeros(nw, dtype=np.int64),
+                             np.ones(len(wb_dst), dtype=np.int64)])
+    # eager backward visits consumers in reverse topological order, children in slot order
+    eorder = np.lexsort((e_slot, -e_cons, e_dst))
     pos = np.empty(len(e_dst), dtype=np.int64)
     pos[eorder] = np.arange(len(e_dst))
     dst_sorted = e_dst[eorder]
-    nw = len(ew_slots)
-    pos_ta, pos_tb = pos[:nterm], pos[nterm:2 * nterm]
-    pos_wa = pos[2 * nterm:2 * nterm + nw]
-    pos_wb_compact = pos[2 * nterm + nw:]
-    is_binary = np.array([len(kids[int(slot_topo[s_])]) == 2 for s_ in ew_slots], dtype=bool)
     pos_wb = np.full(nw, -1, dtype=np.int64)
-    pos_wb[is_binary] = pos_wb_compact
+    pos_wb[_i64(wb_which)] = pos[2 * nterm + nw:]
 
-    # per-level steps on contiguous slices
-    top = int(slot_level[-1]) if m > one + 1 else 0
-    lstart = np.searchsorted(slot_level, np.arange(top + 2))
-    estart = np.searchsorted(dst_sorted, lstart)
-    seg = np.array(t_seg, dtype=np.int64)
-    tstart = np.searchsorted(seg, lstart)
-    ew_index = np.full(m, -1, dtype=np.int64)
-    ew_index[np.array(ew_slots, dtype=np.int64)] = np.arange(nw)
+    # per level: a slice of slots, a slice of sorted edges, a group step, elementwise steps
+    top = slot_level[-1]
+    slot_level_arr = _i64(slot_level)
+    lstart = np.searchsorted(slot_level_arr, np.arange(top + 2)).tolist()
+    estart = np.searchsorted(dst_sorted, lstart).tolist()
+    seg = _i64(t_seg)
+    tstart = np.searchsorted(seg, lstart).tolist()
     coef = np.array(t_coef, dtype=np.float64)
-    steps = []  # steps[L - 1] for level L: (o0, o1, e0, e1, group, elementwise steps)
+    negs = np.concatenate([[0], np.cumsum(coef < 0)]).tolist()
+    ew_index = dict(zip(w_slot, range(nw)))
     ops_by_number = list(OPS.values())
+    steps = []  # steps[L - 1] for level L: (s0, s1, e0, e1, group, elementwise steps)
     for L in range(1, top + 1):
-        o0, o1 = int(lstart[L]), int(lstart[L + 1])
-        kinds = slot_kind[o0:o1]
-        nb = int(np.searchsorted(kinds, 1))  # group roots come first in a level
+        o0, o1 = lstart[L], lstart[L + 1]
         group = None
-        if nb:
-            t0, t1 = int(tstart[L]), int(tstart[L + 1])
-            group = (o0, o0 + nb, t0, t1, bool((coef[t0:t1] < 0).any()))
+        s_ = o0
+        while s_ < o1 and slot_kind[s_] == 0:
+            s_ += 1
+        if s_ > o0:
+            t0, t1 = tstart[L], tstart[L + 1]
+            group = (o0, s_, t0, t1, negs[t1] > negs[t0], bool(g_signed_zero[o0:s_].any()))
         ews = []
-        s_ = o0 + nb
         while s_ < o1:
-            kk = int(kinds[s_ - o0])
-            e = int(np.searchsorted(kinds, kk, side="right")) + o0
-            fn = ops_by_number[kk - 1]
-            w0 = int(ew_index[s_])
-            ews.append((fn, s_, e, w0, w0 + (e - s_)))
+            kk = slot_kind[s_]
+            e = s_ + 1
+            while e < o1 and slot_kind[e] == kk:
+                e += 1
+            w0 = ew_index[s_]
+            ews.append((ops_by_number[kk - 1], s_, e, w0, w0 + (e - s_)))
             s_ = e
-        steps.append((o0, o1, int(estart[L]), int(estart[L + 1]), group, ews))
+        steps.append((o0, o1, estart[L], estart[L + 1], group, ews))
 
     return dict(
         order=order, topo=topo, groups=groups, group_term_start=group_term_start,
-        slot=slot, leaves=[order[k] for k in leaves], one=one, size=m,
-        root_slot=int(slot[n - 1]), steps=steps, level0=(0, int(lstart[1]) if top else m,
-                                                         int(estart[0]), int(estart[1]) if top else len(e_dst)),
-        coef=coef, ta=ta, tb=tb, seg=seg, pos_ta=pos_ta, pos_tb=pos_tb,
-        wa=np.array(w_a, dtype=np.int64), wb=np.array(w_b, dtype=np.int64),
-        wk=np.array(w_k, dtype=np.float64), pos_wa=pos_wa, pos_wb=pos_wb,
-        edge_local=dst_sorted - lstart[slot_level[dst_sorted]] if len(dst_sorted) else dst_sorted,
-        nedge=len(e_dst), ew_slots=ew_slots,
+        slot=slot, slot_topo=slot_topo, leaves=[order[k] for k in leaves], one=one, size=m,
+        root_slot=sl[n - 1], steps=steps,
+        level0=(0, lstart[1], estart[0], estart[1]) if top else (0, m, 0, len(e_dst)),
+        g_first=g_first, g_end=g_end, g_signed_zero=g_signed_zero, coef=coef, ta=_i64(t_a), tb=_i64(t_b), seg=seg, pos_ta=pos[:nterm],
+        pos_tb=pos[nterm:2 * nterm], wa=_i64(w_a), wb=_i64(w_b),
+        wk=np.array(w_k, dtype=np.float64), pos_wa=pos[2 * nterm:2 * nterm + nw], pos_wb=pos_wb,
+        edge_local=dst_sorted - _i64(lstart)[slot_level_arr[dst_sorted]],
+        nedge=len(e_dst),
     )
