@@ -26,6 +26,10 @@ def close(a: float, b: float) -> bool:
     return a == b or math.isclose(a, b, rel_tol=REL, abs_tol=ABS)
 
 
+def same(a: float, b: float) -> bool:
+    return a == b or (math.isnan(a) and math.isnan(b))
+
+
 def assert_close(got: float, want: float, what: str) -> None:
     assert close(got, want), f"{what}: compiled {got!r} != eager {want!r}"
 
@@ -121,7 +125,7 @@ def check_against_eager(root: tv.Value, leaves: list) -> None:
     for x, w in zip(leaves, want):
         assert_close(x.grad, w, f"grad of leaf {x.label}")
     for n, data, grad in interior:
-        assert n.data == data and n.grad == grad, "an interior Value was modified"
+        assert same(n.data, data) and same(n.grad, grad), "an interior Value was modified"
         assert_close(prog.value(n), data, f"value of interior node {n.op}")
         assert_close(prog.grad(n), grad, f"grad of interior node {n.op}")
     for n, grad in constants:
