@@ -20,7 +20,7 @@ import operator
 
 import numpy as np
 
-from . import np_math, scalar_math
+from . import np_math
 from .backward import gc_paused
 from .ops import MUL
 from .schedule import UnsupportedOpError, build
@@ -199,12 +199,12 @@ class Program:
             return float(self._V[s])
         root, start, size, sign = self._absorbed(k)
         t0 = self._p["group_term_start"][root] + start
-        terms = [c * MUL.forward(scalar_math, a, b) for c, a, b in zip(
-            self._p["coef"][t0:t0 + size].tolist(), self._TA[t0:t0 + size].tolist(),
-            self._TB[t0:t0 + size].tolist())]
+        t1 = t0 + size
+        terms = (MUL.forward(np_math, self._TA[t0:t1], self._TB[t0:t1])
+                 * self._p["coef"][t0:t1]).tolist()
         # added in the eager engine's order: sum/dot start from 0.0, binary chains from a term
-        total = 0.0 if self._p["groups"][k].from_zero else terms.pop(0)
-        for t in terms:
+        total = 0.0 if self._p["groups"][k].from_zero else terms[0]
+        for t in terms[0 if self._p["groups"][k].from_zero else 1:]:
             total += t
         return sign * total
 
