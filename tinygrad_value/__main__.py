@@ -80,7 +80,15 @@ def _step(program, args, out) -> int:
     tty = sys.stdin.isatty() and out.isatty()
     out.write("\n".join(header) + "\n\n")
     if tty and not args.all:
-        interact(frames, input, lambda s: out.write(s + "\n\n"))
+        def read(prompt: str) -> str:
+            out.write(prompt)  # written here, not by input(), which may prompt on stderr
+            out.flush()
+            line = sys.stdin.readline()
+            if not line:
+                raise EOFError
+            return line
+
+        interact(frames, read, lambda s: out.write(s + "\n\n"))
     else:
         out.write("\n\n".join(frames) + "\n")
     return 0
@@ -102,6 +110,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         if args.command == "graph":
             from .viz import render_graph
 
+            program.root.backward()  # the drawing shows every gradient
             path = render_graph(program.root, args.output, rankdir=args.rankdir,
                                 decimals=args.decimals)
             print(f"wrote {path}")

@@ -266,7 +266,8 @@ class Walkthrough:
         out = []
         for v in self.order:
             if v._fn is None:
-                out.append(f"{names[v]:>8}  input  = {f(v.data)}")
+                kind = "input" if v.label else "const"
+                out.append(f"{names[v]:>8}  {kind}  = {f(v.data)}")
             else:
                 args = ", ".join(names[c] for c in v.children)
                 out.append(f"{names[v]:>8}  {v.op}({args}) = {f(v.data)}")
