@@ -1,0 +1,138 @@
+"""The stepper page in a real browser: Debian's headless chromium, driven by Playwright.
+
+Presses Next (and the arrow keys, and the slider), then checks the highlighted node and the
+numbers drawn on the graph against Python's own values; saves a screenshot. Never runs
+``playwright install``: it uses the system chromium (``need_chromium``).
+"""
+
+from __future__ import annotations
+
+import pytest
+from conftest import need_chromium, need_dot, need_module
+
+import tinygrad_value as tv
+from tinygrad_value.expr import parse
+from tinygrad_value.stepper import walkthrough
+
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+SRC = "x1=2.0; x2=0.0; w1=-3.0; w2=1.0; b=6.8813735870195432; n=x1*w1 + x2*w2 + b; o=n.tanh()"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    chromium = need_chromium()
+    need_dot()
+    sync_api = need_module("playwright.sync_api", "REQUIRE_BROWSER")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=chromium, args=ARGS, headless=True)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def stepper(browser, tmp_path):
+    """(page, python values): the stepper page for a neuron, opened from a file:// URL."""
+    program = parse(SRC)
+    path = tmp_path / "backprop.html"
+    tv.backprop_html(program.root, path, source=SRC)
+    # what the page should show: the same walk done in Python, on a fresh copy of the graph
+    fresh = parse(SRC)
+    w = walkthrough(fresh.root)
+    page = browser.new_page(viewport={"width": 1200, "height": 800})
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("request", lambda r: errors.append("request " + r.url)
+            if not r.url.startswith("file://") else None)
+    page.goto(path.as_uri())
+    yield page, w, fresh
+    page.close()
+    assert errors == []  # no script errors, no network requests
+
+
+def shown(page):
+    """{node id: (data text, grad text)} as drawn in the SVG."""
+    return page.evaluate("""() => {
+        const out = {};
+        for (const g of document.querySelectorAll('#tv-graph g.node')) {
+            const texts = [...g.querySelectorAll('text')].map(t => t.textContent);
+            const data = texts.filter(t => t.startsWith('data ')).pop();
+            const grad = texts.filter(t => t.startsWith('grad ')).pop();
+            if (data !== undefined) out[g.id] = [data, grad];
+        }
+        return out;
+    }""")
+
+
+def expected_after(w, k):
+    """What Python says each node shows after frame k: data and grads known so far."""
+    data, grads = {}, {}
+    for fr in w.frames[: k + 1]:
+        data.update(fr.data)
+        grads.update(fr.grads)
+    f = w.format
+    return {w.ids[v]: ["data " + (f(data[v]) if v in data else "?"),
+                       "grad " + (f(grads[v]) if v in grads else "?")] for v in w.order}
+
+
+def current(page):
+    return page.get_attribute("body", "data-current"), page.eval_on_selector_all(
+        "#tv-graph g.node.tv-current", "els => els.map(e => e.id)")
+
+
+def test_next_walks_forward_then_backward_with_python_numbers(stepper, tmp_path):
+    page, w, _ = stepper
+    assert shown(page) == expected_after(w, 0)
+    assert page.text_content("#tv-counter") == f"step 0 / {len(w.frames) - 1}"
+    forward_end = 1 + len(w.forward)  # frames: start, forward..., seed, backward..., done
+    for k in range(1, len(w.frames)):
+        if k % 2:
+            page.click("#tv-next")
+        else:
+            page.keyboard.press("ArrowRight")
+        frame = w.frames[k]
+        node_id = w.ids[frame.node] if frame.node is not None else ""
+        body_current, highlighted = current(page)
+        assert body_current == node_id
+        if frame.node is not None:
+            assert node_id in highlighted
+        assert shown(page) == expected_after(w, k), f"after {k} steps"
+        assert page.text_content("#tv-step-lines") == "\n".join(frame.lines)
+        if k == forward_end + 2:  # mid-backward: keep a picture
+            page.screenshot(path=str(tmp_path / "stepper.png"), full_page=True)
+    # at the end every gradient shown equals Python's backward()
+    eager = parse(SRC).root  # untouched by the walkthrough
+    eager.backward()
+    final = shown(page)
+    for i, v in enumerate(tv.topo_order(eager)):  # same program, same ids v0, v1, ...
+        assert final[f"v{i}"][1] == f"grad {v.grad:.4f}"
+    assert page.is_disabled("#tv-next")
+    assert (tmp_path / "stepper.png").stat().st_size > 10_000
+
+
+def test_prev_slider_and_keys(stepper):
+    page, w, _ = stepper
+    last = len(w.frames) - 1
+    page.keyboard.press("End")
+    assert page.get_attribute("body", "data-frame") == str(last)
+    page.click("#tv-prev")
+    page.keyboard.press("ArrowLeft")
+    assert page.get_attribute("body", "data-frame") == str(last - 2)
+    assert shown(page) == expected_after(w, last - 2)
+    page.locator("#tv-slider").fill("3")
+    assert page.get_attribute("body", "data-frame") == "3"
+    assert shown(page) == expected_after(w, 3)
+    page.keyboard.press("Home")
+    assert page.is_disabled("#tv-prev")
+
+
+def test_clicking_a_node_shows_its_gradient_as_a_sum(stepper):
+    page, w, program = stepper
+    x1 = program.names["x1"]
+    page.keyboard.press("End")
+    page.click(f"#{w.ids[x1]}")
+    info = page.text_content("#tv-node-info")
+    assert w.gradient_sum(x1) in info
+    assert "dL/dx1 += dL/dn" in info and "(not yet)" not in info
+    page.keyboard.press("Home")  # the same node, before the backward pass reached it
+    assert "(not yet)" in page.text_content("#tv-node-info")
