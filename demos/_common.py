@@ -66,47 +66,65 @@ def _outputs(out) -> list:
     return list(out) if isinstance(out, (list, tuple)) else [out]
 
 
-def predict(model, points, batch: int = 512):
-    """``model``'s outputs for every row of ``points`` as a NumPy array of shape (N, outputs).
+class Predictor:
+    """``model``'s outputs for many points, fast: ``Predictor(model, nin)(points) -> (N, outputs)``.
 
-    The model is any callable taking a list of Values (an ``nn.MLP``). With ``tv.compile``
-    available, the graph of one batch is built once with input leaves, compiled, and replayed
-    for each batch with new input data: the same trick the training loops use. The replay also
-    runs a backward pass, so the parameters' grads are saved and restored around it. Without
-    ``tv.compile`` it falls back to the eager engine under ``tv.no_grad()``.
+    The model is any callable taking a list of Values (an ``nn.MLP``). The graph of one batch of
+    ``batch`` points is built once on input leaves and compiled with ``tv.compile``; each call
+    writes the points into the leaves batch by batch and replays it, the trick the training
+    loops use. The replay reads the parameters' current ``.data``, so one Predictor follows a
+    model through training. It also runs a backward pass, so parameter grads are saved and
+    restored around each call. With ``compiled=False`` (or without ``tv.compile``) it runs the
+    eager engine under ``tv.no_grad()``: cheaper when the points are evaluated only once,
+    since compiling costs several eager passes.
     """
+
+    def __init__(self, model, nin: int, batch: int = 512, compiled: bool = True) -> None:
+        self.model, self.nin, self.batch = model, nin, batch
+        self.params = list(model.parameters()) if hasattr(model, "parameters") else []
+        self.program = None
+        if compiled and hasattr(tv, "compile"):
+            self.inputs = [[tv.Value(0.0) for _ in range(nin)] for _ in range(batch)]
+            self.outputs = [_outputs(model(row)) for row in self.inputs]
+            saved = [p.grad for p in self.params]
+            self.program = tv.compile(tv.sum([v for row in self.outputs for v in row]))
+            self._restore(saved)
+
+    def _restore(self, grads) -> None:
+        for p, g in zip(self.params, grads):
+            p.grad = g
+
+    def __call__(self, points):
+        import numpy as np
+
+        points = np.asarray(points, dtype=float).reshape(-1, self.nin)
+        if self.program is None:
+            with tv.no_grad():
+                rows = [[v.data for v in _outputs(self.model([tv.Value(float(c)) for c in p]))]
+                        for p in points]
+            return np.array(rows).reshape(len(points), -1)
+        saved = [p.grad for p in self.params]
+        result = np.empty((len(points), len(self.outputs[0])))
+        for start in range(0, len(points), self.batch):
+            chunk = points[start:start + self.batch]
+            for row, values in zip(self.inputs, chunk):  # a short last chunk leaves stale rows
+                for leaf, x in zip(row, values):
+                    leaf.data = float(x)
+            self.program()
+            for i in range(len(chunk)):
+                result[start + i] = [self.program.value(v) for v in self.outputs[i]]
+        self._restore(saved)
+        return result
+
+
+def predict(model, points, batch: int = 512):
+    """``model``'s outputs for every row of ``points``, shape (N, outputs); see ``Predictor``.
+    Compiled when the batch graph is replayed a few times, eager for a few hundred points."""
     import numpy as np
 
     points = np.asarray(points, dtype=float)
-    n, nin = points.shape
-    if n == 0:
-        return np.zeros((0, 0))
-    if not hasattr(tv, "compile"):
-        with tv.no_grad():
-            rows = [[v.data for v in _outputs(model([tv.Value(float(c)) for c in p]))]
-                    for p in points]
-        return np.array(rows)
-
-    batch = min(batch, n)
-    inputs = [[tv.Value(0.0) for _ in range(nin)] for _ in range(batch)]
-    outputs = [_outputs(model(row)) for row in inputs]
-    params = list(model.parameters()) if hasattr(model, "parameters") else []
-    saved = [p.grad for p in params]
-    program = tv.compile(tv.sum([v for row in outputs for v in row]))
-    result = np.empty((n, len(outputs[0])))
-    for start in range(0, n, batch):
-        chunk = points[start:start + batch]
-        padded = np.zeros((batch, nin))
-        padded[: len(chunk)] = chunk
-        for row, values in zip(inputs, padded):
-            for leaf, x in zip(row, values):
-                leaf.data = float(x)
-        program()
-        for i in range(len(chunk)):
-            result[start + i] = [program.value(v) for v in outputs[i]]
-    for p, g in zip(params, saved):
-        p.grad = g
-    return result
+    compiled = len(points) > 2 * batch
+    return Predictor(model, points.shape[1], batch, compiled=compiled)(points)
 
 
 def classes_from_outputs(scores):
@@ -129,7 +147,8 @@ def plot_decision_boundary(ax, model, X, y, resolution: int = 100, title: str = 
     """Colour the plane by ``model``'s predicted class and scatter the points (X, y) on top.
 
     ``model`` maps a list of input Values to one score (binary: class 1 when > 0) or to one
-    logit per class (argmax); ``y`` holds class indices, or -1/+1 labels for a binary model. ``classify`` may replace that rule: scores (N, k) -> labels (N,).
+    logit per class (argmax); it may also be a ``Predictor`` (reused across calls). ``y`` holds
+    class indices, or -1/+1 labels for a binary model. ``classify`` may replace that rule: scores (N, k) -> labels (N,).
     """
     import numpy as np
 
@@ -142,7 +161,7 @@ def plot_decision_boundary(ax, model, X, y, resolution: int = 100, title: str = 
     xx, yy = np.meshgrid(np.linspace(x0min, x0max, resolution),
                          np.linspace(x1min, x1max, resolution))
     grid = np.c_[xx.ravel(), yy.ravel()]
-    scores = predict(model, grid)
+    scores = model(grid) if isinstance(model, Predictor) else predict(model, grid)
     labels = (classify or classes_from_outputs)(scores).reshape(xx.shape)
     k = int(max(labels.max(), y.max())) + 1
     colours = [CLASS_COLOURS[c % len(CLASS_COLOURS)] for c in range(k)]

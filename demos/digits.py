@@ -2,8 +2,8 @@
 
     python -m demos.digits                 # writes out/digits_confusion.png, out/digits_errors.png
 
-1,797 images of 64 pixels; 360 are held out for testing. An MLP(64, [64, 10]) is trained with
-softmax cross-entropy and Adam on mini-batches of a fixed size. Every number is still a
+1,797 images of 64 pixels; 360 are held out for testing. An MLP(64, [64, 10]) (He init) is trained on
+standardised pixels with softmax cross-entropy and Adam on mini-batches of a fixed size. Every number is still a
 ``Value``; ``nn.fit(..., compiled=True)`` builds the loss graph of one batch once, on leaf
 Values for the pixels and the (one-hot) labels, and replays it with ``tv.compile`` for every
 batch. Prints the test accuracy; draws the confusion matrix and the misclassified digits.
@@ -87,6 +87,12 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     X, y = nn.data.load_digits()
     X_train, X_test, y_train, y_test = nn.data.train_test_split(X, y, test_size=360,
                                                                 seed=args.seed)
+    # Standardise each pixel with the training set's mean and spread (+0.1, since border pixels
+    # barely vary): centred inputs make the first steps of Adam far more useful.
+    mean = np.mean(X_train, axis=0)
+    spread = np.std(X_train, axis=0) + 0.1
+    train_rows = ((np.asarray(X_train) - mean) / spread).tolist()
+    test_rows = ((np.asarray(X_test) - mean) / spread).tolist()
     random.seed(args.seed)
     model = nn.MLP(64, [hidden, 10], init="he", use_dot=True)
     optimizer = nn.optim.Adam(model.parameters(), lr=lr)
@@ -94,10 +100,10 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
           f"MLP(64, [{hidden}, 10]), {len(model.parameters())} parameters; Adam lr={lr}, "
           f"batches of {batch_size}, {epochs} epochs")
     with Timer() as timer:
-        history = nn.fit(model, X_train, y_train, loss="cross_entropy", optimizer=optimizer,
+        history = nn.fit(model, train_rows, y_train, loss="cross_entropy", optimizer=optimizer,
                          epochs=epochs, batch_size=batch_size, seed=args.seed, compiled=True)
     model.eval()
-    y_pred = predict(model, X_test).argmax(axis=1)
+    y_pred = predict(model, test_rows).argmax(axis=1)
     y_test = np.asarray(y_test)
     test_accuracy = float((y_pred == y_test).mean())
     print(f"trained in {timer.seconds:.1f} s ({len(history)} steps, "

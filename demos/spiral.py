@@ -16,7 +16,7 @@ from typing import Optional, Sequence
 
 import tinygrad_value as tv
 
-from ._common import Timer, out_dir, parse_args, plot_decision_boundary, predict, pyplot
+from ._common import Predictor, Timer, out_dir, parse_args, plot_decision_boundary, pyplot
 
 # name -> (optimizer class name in nn.optim, keyword arguments); the nnfs book's settings.
 OPTIMIZERS = {
@@ -33,40 +33,15 @@ def _add_flags(parser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed for data and weights")
 
 
-def train_one(name: str, X, y, hidden: int, steps: int, seed: int) -> dict:
-    """Train a fresh MLP(2, [hidden, 3]) with optimizer ``name``; return its model and curve."""
-    import nn
-
-    cls_name, kwargs = OPTIMIZERS[name]
-    random.seed(seed)  # the same initial weights for every optimizer
-    model = nn.MLP(2, [hidden, 3])
-    inputs = [[tv.Value(float(a)), tv.Value(float(b))] for a, b in X]
-    logits = [model(row) for row in inputs]
-    loss = nn.losses.cross_entropy(logits, [int(c) for c in y])
-    params = model.parameters()
-    optimizer = getattr(nn.optim, cls_name)(params, **kwargs)
-    step = tv.compile(loss) if hasattr(tv, "compile") else None
-
+def train(step, optimizer, steps: int) -> list[float]:
+    """``steps`` full-batch updates; ``step()`` replays forward and backward, filling the grads.
+    Returns the loss before each update."""
     losses = []
-    with Timer() as timer:
-        for _ in range(steps):
-            optimizer.zero_grad()
-            if step is not None:
-                losses.append(step())  # forward + backward replayed, grads added into params
-            else:  # eager fallback: rebuild the graph every step
-                logits = [model(row) for row in inputs]
-                loss = nn.losses.cross_entropy(logits, [int(c) for c in y])
-                loss.backward()
-                losses.append(loss.data)
-            optimizer.step()
-    scores = predict(model, X)
-    accuracy = float((scores.argmax(axis=1) == y).mean())
-    # the loss at the final weights (losses[-1] is the loss before the last step)
-    final_loss = step() if step is not None else losses[-1]
-    optimizer.zero_grad()
-    return {"model": model, "losses": losses, "initial_loss": float(losses[0]),
-            "loss": float(final_loss), "accuracy": accuracy,
-            "seconds": timer.seconds}
+    for _ in range(steps):
+        optimizer.zero_grad()
+        losses.append(step())
+        optimizer.step()
+    return losses
 
 
 def main(argv: Optional[Sequence[str]] = None) -> dict:
@@ -75,43 +50,57 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
 
     import nn
 
-    samples, hidden, steps = (30, 16, 60) if args.quick else (100, 64, 2000)
+    samples, hidden, steps, resolution = (30, 16, 60, 50) if args.quick else (100, 64, 1000, 100)
     steps = args.steps or steps
-    random.seed(args.seed)
-    np.random.seed(args.seed)
-    X, y = nn.data.spiral_data(samples=samples, classes=3)
+    X, y = nn.data.spiral_data(samples=samples, classes=3, seed=args.seed)
     X, y = np.asarray(X, dtype=float), np.asarray(y, dtype=int)
 
-    results = {}
-    for name in OPTIMIZERS:
-        results[name] = r = train_one(name, X, y, hidden, steps, args.seed)
-        print(f"{name:>20}: loss {r['loss']:.4f}  accuracy {r['accuracy']:6.1%}  "
-              f"({steps} steps, {r['seconds']:.1f} s)")
+    # One network and one loss graph, built and compiled once. Each optimizer starts from the
+    # same initial weights, written back into the same parameter Values.
+    random.seed(args.seed)
+    model = nn.MLP(2, [hidden, 3])
+    params = model.parameters()
+    initial = [p.data for p in params]
+    inputs = [[tv.Value(a), tv.Value(b)] for a, b in X]
+    loss = nn.losses.cross_entropy([model(row) for row in inputs], [int(c) for c in y])
+    step = tv.compile(loss)
+    predictor = Predictor(model, nin=2)  # the model's logits on many points (boundaries)
 
     plt = pyplot()
     fig = plt.figure(figsize=(18, 7.5))
     grid = fig.add_gridspec(2, len(OPTIMIZERS), height_ratios=[1.0, 1.1])
     curves = fig.add_subplot(grid[0, :])
-    for name, r in results.items():
-        curves.plot(r["losses"], label=f"{name} (final {r['loss']:.3f}, acc {r['accuracy']:.0%})")
+    results = {}
+    with Timer() as total:
+        for i, (name, (cls_name, kwargs)) in enumerate(OPTIMIZERS.items()):
+            for p, w in zip(params, initial):
+                p.data, p.grad = w, 0.0
+            optimizer = getattr(nn.optim, cls_name)(params, **kwargs)
+            with Timer() as timer:
+                losses = train(step, optimizer, steps)
+            final_loss = step()  # the loss at the trained weights
+            optimizer.zero_grad()
+            accuracy = float((predictor(X).argmax(axis=1) == y).mean())
+            results[name] = {"initial_loss": losses[0], "loss": final_loss, "accuracy": accuracy,
+                             "seconds": timer.seconds}
+            print(f"{name:>20}: loss {final_loss:.4f}  accuracy {accuracy:6.1%}  "
+                  f"({steps} steps, {timer.seconds:.1f} s)")
+            curves.plot(losses, label=f"{name} (final {final_loss:.3f}, acc {accuracy:.0%})")
+            plot_decision_boundary(fig.add_subplot(grid[1, i]), predictor, X, y,
+                                   resolution=resolution,
+                                   title=f"{name}\nloss {final_loss:.3f}, accuracy {accuracy:.1%}")
     curves.set_yscale("log")
     curves.set_xlabel("step")
     curves.set_ylabel("cross-entropy loss")
     curves.set_title(f"spiral: 3 classes x {samples} points, MLP(2, [{hidden}, 3]), "
-                     f"same initial weights, {steps} full-batch steps")
+                     f"same initial weights, {steps} full-batch steps each")
     curves.legend(fontsize=9)
-    for i, (name, r) in enumerate(results.items()):
-        ax = fig.add_subplot(grid[1, i])
-        plot_decision_boundary(ax, r["model"], X, y, resolution=60 if args.quick else 120,
-                               title=f"{name}\naccuracy {r['accuracy']:.1%}")
     fig.tight_layout()
     path = out_dir(args.out) / "spiral.png"
     fig.savefig(path, dpi=80)
     plt.close(fig)
-    print(f"wrote {path}")
-    return {"png": str(path), "steps": steps, "samples": samples,
-            "results": {name: {k: r[k] for k in ("initial_loss", "loss", "accuracy", "seconds")}
-                        for name, r in results.items()}}
+    print(f"wrote {path} ({total.seconds:.1f} s for all five)")
+    return {"png": str(path), "steps": steps, "samples": samples, "results": results}
 
 
 if __name__ == "__main__":
