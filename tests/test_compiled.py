@@ -15,6 +15,7 @@ from hypothesis import strategies as st  # noqa: E402
 
 import tinygrad_value as tv  # noqa: E402
 from tinygrad_value import np_math, ops  # noqa: E402
+from tinygrad_value.replay import Program  # noqa: E402
 from tinygrad_value.value import _make  # noqa: E402
 
 REL, ABS = 1e-9, 1e-12
@@ -114,12 +115,20 @@ def graphs(draw, must_have: str):
 
 
 def check_against_eager(root: tv.Value, leaves: list) -> None:
+    """Both ways of running a level: one-node levels on floats (default), and all vectorised."""
+    _check_against_eager(root, leaves, tv.compile)
+    for n in tv.topo_order(root):
+        n.grad = 0.0
+    _check_against_eager(root, leaves, lambda r: Program(r, narrow_levels=False))
+
+
+def _check_against_eager(root: tv.Value, leaves: list, compile_) -> None:
     nodes = tv.topo_order(root)
     want = eager_grads(root, leaves)
     interior = [(n, n.data, n.grad) for n in nodes if n.children]
     # constants lifted from numbers are leaves too; one eager backward left their grad in place
     constants = [(n, n.grad) for n in nodes if not n.children and n not in leaves]
-    prog = tv.compile(root)
+    prog = compile_(root)
     got = prog()
     assert_close(got, root.data, "root value")
     for x, w in zip(leaves, want):
@@ -267,6 +276,17 @@ def test_replay_raises_the_eager_domain_error(case):
     with pytest.raises(ValueError) as info:
         prog()
     assert str(info.value) == expected
+
+
+@pytest.mark.parametrize("narrow_levels", [True, False])
+def test_domain_error_in_a_wide_level_names_the_offending_node(narrow_levels):
+    xs = [tv.Value(v, label=f"x{i}") for i, v in enumerate([1.0, 2.0, 3.0])]
+    prog = Program(tv.sum([x.log() for x in xs]), narrow_levels=narrow_levels)
+    prog()
+    xs[1].data = -0.5
+    with pytest.raises(ValueError) as info:
+        prog()
+    assert str(info.value) == "log(-0.5): log is defined for inputs > 0 (node 'x1')"
 
 
 def test_overflow_is_not_an_error():

@@ -20,7 +20,7 @@ import operator
 
 import numpy as np
 
-from . import np_math
+from . import narrow, np_math
 from .backward import gc_paused
 from .ops import MUL
 from .schedule import UnsupportedOpError, build
@@ -34,7 +34,7 @@ _data = operator.attrgetter("data")
 class Program:
     """A compiled replay of one graph; call it to recompute ``root`` and add leaf gradients."""
 
-    def __init__(self, root: Value) -> None:
+    def __init__(self, root: Value, narrow_levels: bool = True) -> None:
         if not isinstance(root, Value):
             raise TypeError(f"tv.compile needs a Value, got {type(root).__name__}")
         with gc_paused():
@@ -55,6 +55,8 @@ class Program:
         self._WB = np.zeros(nw)
         self._called = False
         self._where = None
+        # one-node levels run on floats (``narrow_levels=False``: everything vectorised, for tests)
+        self._narrow = narrow.plan(p) if narrow_levels else [None] * len(p["steps"])
 
     def __len__(self) -> int:
         """Number of nodes in the compiled graph."""
@@ -91,7 +93,10 @@ class Program:
         ta, tb, seg, coef = p["ta"], p["tb"], p["seg"], p["coef"]
         wa, wb, wk = p["wa"], p["wb"], p["wk"]
         TA, TB, WA, WB = self._TA, self._TB, self._WA, self._WB
-        for _o0, _o1, _e0, _e1, group, ews in p["steps"]:
+        for (_o0, _o1, _e0, _e1, group, ews), recipe in zip(p["steps"], self._narrow):
+            if recipe is not None:
+                narrow.forward(self, recipe)
+                continue
             if group is not None:
                 g0, g1, t0, t1, neg, first = group
                 A, B = TA[t0:t1], TB[t0:t1]
@@ -126,9 +131,13 @@ class Program:
         local = p["edge_local"]
         TA, TB, WA, WB = self._TA, self._TB, self._WA, self._WB
         steps = p["steps"]
+        plans = self._narrow
         G[p["root_slot"]] = 1.0
         for i in range(len(steps) - 1, -1, -1):
             o0, o1, e0, e1, group, ews = steps[i]
+            if plans[i] is not None:
+                narrow.backward(self, plans[i], top=i == len(steps) - 1)
+                continue
             if i < len(steps) - 1:  # the top level holds only the root
                 G[o0:o1] = np.bincount(local[e0:e1], C[e0:e1], minlength=o1 - o0)
             if group is not None:

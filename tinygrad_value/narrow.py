@@ -1,0 +1,104 @@
+"""Levels one node wide (deep chains) replayed on Python floats with the same op-table rules.
+
+A level of the compiled replay costs a dozen NumPy calls whatever its width; for a chain a
+million nodes deep that fixed cost is the whole bill. A level holding a single node is
+therefore run with ``scalar_math`` as ``xp``, exactly as the eager engine runs it, reading and
+writing the same arrays as the vectorised levels (values, gradients, the edge buffer).
+"""
+
+from __future__ import annotations
+
+import math
+
+from . import scalar_math as sm
+from .ops import MUL
+from .value import _domain_error
+
+MAX_TERMS = 8  # a one-node level whose sum has more terms than this stays vectorised
+
+
+def plan(p: dict) -> list:
+    """For each level, a scalar recipe if it holds one node (and few terms), else None."""
+    ta, tb, coef = p["ta"], p["tb"], p["coef"]
+    pos_ta, pos_tb, wa, wb, wk = p["pos_ta"], p["pos_tb"], p["wa"], p["wb"], p["wk"]
+    pos_wa, pos_wb = p["pos_wa"], p["pos_wb"]
+    out = []
+    for o0, o1, e0, e1, group, ews in p["steps"]:
+        recipe = None
+        if o1 - o0 == 1 and group is not None and group[3] - group[2] <= MAX_TERMS:
+            t0, t1 = group[2], group[3]
+            terms = [(float(coef[t]), int(ta[t]), int(tb[t]), t, int(pos_ta[t]), int(pos_tb[t]))
+                     for t in range(t0, t1)]
+            recipe = ("group", o0, e0, e1, terms, not p["g_signed_zero"][o0])
+        elif o1 - o0 == 1 and group is None:
+            fn, _s0, _s1, w, _w1 = ews[0]
+            k = float(wk[w]) if fn.has_param else None
+            recipe = ("op", o0, e0, e1, fn, int(wa[w]), int(wb[w]), k, w, int(pos_wa[w]),
+                      int(pos_wb[w]))
+        out.append(recipe)
+    return out
+
+
+def forward(prog, recipe) -> None:
+    V = prog._V
+    if recipe[0] == "group":
+        _kind, o, _e0, _e1, terms, from_zero = recipe
+        TA, TB = prog._TA, prog._TB
+        total = 0.0
+        for i, (c, ia, ib, t, _pa, _pb) in enumerate(terms):
+            a, b = V.item(ia), V.item(ib)
+            TA[t], TB[t] = a, b
+            term = c * MUL.forward(sm, a, b)
+            # sum/dot start from 0.0; a chain of binary ops starts from its first term
+            total = term if (i == 0 and not from_zero) else total + term
+        V[o] = total
+        return
+    _kind, o, _e0, _e1, fn, ia, ib, k, w, _pa, _pb = recipe
+    a = V.item(ia)
+    prog._WA[w] = a
+    if fn.arity == 2:
+        b = V.item(ib)
+        prog._WB[w] = b
+        args = (a, b)
+    elif fn.has_param:
+        args = (a, k)
+    else:
+        args = (a,)
+    out = fn.forward(sm, *args)
+    if fn.check is not None and not math.isfinite(out):
+        problem = fn.check(*args)
+        if problem:
+            node = prog._p["order"][prog._p["slot_topo"][o]]
+            raise _domain_error(problem, *node.children)
+    V[o] = out
+
+
+def backward(prog, recipe, top: bool) -> None:
+    """Gather the node's gradient from the edge buffer (in eager order), then push its
+    contributions (upstream × local) into the buffer for its inputs."""
+    G, C = prog._G, prog._C
+    o, e0, e1 = recipe[1], recipe[2], recipe[3]
+    if not top:
+        total = 0.0
+        for x in C[e0:e1].tolist():
+            total += x
+        G[o] = total
+    up = G.item(o)
+    if recipe[0] == "group":
+        TA, TB = prog._TA, prog._TB
+        for c, _ia, _ib, t, pa, pb in recipe[4]:
+            u = up * c
+            la, lb = MUL.local(sm, TA.item(t), TB.item(t), None)
+            C[pa] = u * la
+            C[pb] = u * lb
+        return
+    _kind, o, _e0, _e1, fn, _ia, _ib, k, w, pa, pb = recipe
+    a, out = prog._WA.item(w), prog._V.item(o)
+    if fn.arity == 2:
+        da, db = fn.local(sm, a, prog._WB.item(w), out)
+        C[pb] = up * db
+    elif fn.has_param:
+        (da,) = fn.local(sm, a, k, out)
+    else:
+        (da,) = fn.local(sm, a, out)
+    C[pa] = up * da
