@@ -171,6 +171,23 @@ def test_duplicate_children_and_sub_chains():
     check_against_eager(root, [x, y])
 
 
+@pytest.mark.parametrize("coefs", [(1e16, 1.0, -1e16), (1e16, -1e16, 1.0), (1.0, 1e16, -1e16),
+                                   (-1e16, 1.0, 1e16), (1.0, -1e16, 1e16), (-1e16, 1e16, 1.0)])
+def test_gradient_contributions_are_added_in_eager_order(coefs):
+    """Contributions 1e16, 1, -1e16 sum to 0 or 1 depending on the order: the replay adds them
+    in backward()'s order, so even this cancellation comes out bit for bit."""
+    x = tv.Value(0.5, label="x")
+    ks = [tv.Value(c) for c in coefs]
+    root = ks[0] * x + (ks[1] * x).tanh() * 0.0 + x * ks[1] + tv.dot([ks[2]], [x])
+    root.backward()
+    want = x.grad
+    x.grad = 0.0
+    for narrow_levels in (True, False):
+        Program(root, narrow_levels=narrow_levels)()
+        assert x.grad == want
+        x.grad = 0.0
+
+
 def test_root_is_a_leaf():
     x = tv.Value(3.0)
     prog = tv.compile(x)
