@@ -16,7 +16,7 @@ SRC = "x=2.0; w=-3.0; b=6.8813735870195432; n=x*w+b; o=n.tanh()"
 
 
 def page_data(text: str) -> dict:
-    m = re.search(r'<script type="application/json" id="tv-data">(.*?)</script>', text, re.S)
+    m = re.search(r'<script type="application/json" id="tv-data">(.*?)</script>', text, re.DOTALL)
     assert m, "the step data block is missing"
     return json.loads(m.group(1))
 
@@ -90,7 +90,7 @@ def test_repr_html_is_an_isolated_iframe(page):
     pg, _ = page
     r = pg._repr_html_()
     assert r.startswith("<iframe srcdoc=") and 'sandbox="allow-scripts"' in r
-    srcdoc = re.search(r'srcdoc="(.*?)"', r, re.S).group(1)
+    srcdoc = re.search(r'srcdoc="(.*?)"', r, re.DOTALL).group(1)
     assert html.unescape(srcdoc) == pg.html
     assert "<script" not in r  # escaped inside the attribute
     assert "steps" in repr(pg)

@@ -9,8 +9,13 @@ import pytest
 
 import tinygrad_value as tv
 from tinygrad_value.__main__ import interact
-from tinygrad_value.stepper import (chain_rule_line, forward_line, forward_steps, node_names,
-                                    walkthrough)
+from tinygrad_value.stepper import (
+    chain_rule_line,
+    forward_line,
+    forward_steps,
+    node_names,
+    walkthrough,
+)
 
 
 def neuron():

@@ -22,7 +22,7 @@ def neuron(prefix=""):
     o = n.tanh()
     o.label = f"{prefix}out" if prefix else "o"
     o.backward()
-    return o, dict(x1=x1, x2=x2, w1=w1, w2=w2, b=b, n=n)
+    return o, {"x1": x1, "x2": x2, "w1": w1, "w2": w2, "b": b, "n": n}
 
 
 def node_line(source: str, node_id: str) -> str:
@@ -42,7 +42,7 @@ def test_one_record_per_value_with_label_data_grad():
     assert "{ w1 | data -3.0000 | grad 1.0000 }" in node_line(src, ids["w1"])
     assert "{ o | data 0.7071 | grad 1.0000 }" in node_line(src, ids["o"])
     n_values = len(tv.topo_order(o))
-    assert len(re.findall(r"^\s*v\d+ \[", src, re.M)) == n_values
+    assert len(re.findall(r"^\s*v\d+ \[", src, re.MULTILINE)) == n_values
     assert src.count("shape=record") == n_values
 
 
@@ -51,12 +51,12 @@ def test_one_op_node_per_interior_value_and_edges_in_data_flow_direction():
     src = tv.draw_dot(o).source
     order = tv.topo_order(o)
     interior = [v for v in order if v.children]
-    assert len(re.findall(r"^\s*v\d+_op \[", src, re.M)) == len(interior)
+    assert len(re.findall(r"^\s*v\d+_op \[", src, re.MULTILINE)) == len(interior)
     ids = ids_by_label(o)
     o_id = ids["o"]
-    assert re.search(rf"^\s*{o_id}_op \[label=tanh", src, re.M)
-    assert re.search(rf"^\s*{o_id}_op -> {o_id} ", src, re.M)  # op -> its result
-    assert re.search(rf"^\s*{ids['x1']} -> v\d+_op ", src, re.M)  # input -> the op using it
+    assert re.search(rf"^\s*{o_id}_op \[label=tanh", src, re.MULTILINE)
+    assert re.search(rf"^\s*{o_id}_op -> {o_id} ", src, re.MULTILINE)  # op -> its result
+    assert re.search(rf"^\s*{ids['x1']} -> v\d+_op ", src, re.MULTILINE)  # input -> the op using it
     n_edges = sum(len(v.children) + 1 for v in interior)
     assert len(re.findall(r" -> ", src)) == n_edges
 
@@ -65,7 +65,7 @@ def test_reuse_draws_two_edges():
     x = tv.Value(3.0, label="x")
     y = x * x
     src = tv.draw_dot(y).source
-    assert len(re.findall(r"^\s*v0 -> v1_op ", src, re.M)) == 2
+    assert len(re.findall(r"^\s*v0 -> v1_op ", src, re.MULTILINE)) == 2
 
 
 def test_leaves_parameters_constants_and_output_look_different():
@@ -124,8 +124,8 @@ def test_clusters_group_a_neuron_and_nest_in_its_layer():
     block = src[src.index('subgraph "cluster_layer1.neuron3"'):]
     n_id = f"v{tv.topo_order(o).index(vs['n'])}"
     x_id = ids_by_label(o)["x1"]
-    assert re.search(rf"^\s*{n_id} \[", block, re.M)
-    assert not re.search(rf"^\s*{x_id} \[", block, re.M)
+    assert re.search(rf"^\s*{n_id} \[", block, re.MULTILINE)
+    assert not re.search(rf"^\s*{x_id} \[", block, re.MULTILINE)
 
 
 def test_walk_stops_at_labelled_nodes_and_leaves_constants_outside():

@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import Callable, List, Optional
+from collections.abc import Callable
 
 from .expr import ExprError, parse
 from .stepper import Walkthrough
@@ -39,12 +39,12 @@ def _parser() -> argparse.ArgumentParser:
     page.add_argument("-o", "--output", default="backprop.html", help="default: backprop.html")
     page.add_argument("--rankdir", default="LR", choices=["LR", "TB", "RL", "BT"])
     for s in (step, graph, page):
-        s.add_argument("--decimals", type=int, default=4, choices=range(0, 13), metavar="N",
+        s.add_argument("--decimals", type=int, default=4, choices=range(13), metavar="N",
                        help="digits after the point (default 4)")
     return p
 
 
-def interact(frames: List[str], read: Callable[[str], str] = input,
+def interact(frames: list[str], read: Callable[[str], str] = input,
              write: Callable[[str], None] = print) -> int:
     """Show frames one at a time: Enter = next, b = back, q = quit. Returns the last index shown."""
     i = 0
@@ -73,9 +73,9 @@ def interact(frames: List[str], read: Callable[[str], str] = input,
 
 def _step(program, args, out) -> int:
     w = Walkthrough(program.root, decimals=args.decimals)
-    header = [f"{program.source.strip()}", "",
-              f"The graph ({len(w.order)} value{'' if len(w.order) == 1 else 's'}; "
-              f"L = {w.names[w.root]}):"] + w.summary()
+    plural = "" if len(w.order) == 1 else "s"
+    title = f"The graph ({len(w.order)} value{plural}; L = {w.names[w.root]}):"
+    header = [program.source.strip(), "", title, *w.summary()]
     frames = [f.text() for f in w.frames]
     tty = sys.stdin.isatty() and out.isatty()
     out.write("\n".join(header) + "\n\n")
@@ -94,7 +94,7 @@ def _step(program, args, out) -> int:
     return 0
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     out = sys.stdout
     try:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import ast
 import math
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Union
+from typing import Union
 
 from .value import Value, dot, no_grad
 from .value import sum as vsum
@@ -33,14 +33,14 @@ Operand = Union[Value, float]
 class ExprError(ValueError):
     """An expression the stepper does not accept, with where in the source it went wrong."""
 
-    def __init__(self, message: str, source: str = "", node: Optional[ast.AST] = None) -> None:
+    def __init__(self, message: str, source: str = "", node: ast.AST | None = None) -> None:
         self.reason = message
         self.lineno = getattr(node, "lineno", None)
         self.col = getattr(node, "col_offset", None)
         super().__init__(message + _pointer(source, node))
 
 
-def _pointer(source: str, node: Optional[ast.AST]) -> str:
+def _pointer(source: str, node: ast.AST | None) -> str:
     """The offending source line with carets under the node (column numbers are 0-based)."""
     if node is None or not source or getattr(node, "lineno", None) is None:
         return ""
@@ -59,7 +59,7 @@ class Program:
     """A parsed and evaluated expression: the root Value and each assigned name's Value."""
 
     root: Value
-    names: Dict[str, Value]
+    names: dict[str, Value]
     source: str
 
 
@@ -97,7 +97,7 @@ def evaluate(source: str) -> Value:
 class _Evaluator:
     def __init__(self, source: str) -> None:
         self.source = source
-        self.env: Dict[str, Value] = {}
+        self.env: dict[str, Value] = {}
 
     def error(self, message: str, node: ast.AST) -> ExprError:
         return ExprError(message, self.source, node)
@@ -105,10 +105,8 @@ class _Evaluator:
     def run(self, tree: ast.Module) -> Program:
         if not tree.body:
             raise ExprError("empty expression: write something like 'x=2.0; y=x*x'")
-        root: Optional[Operand] = None
-        last: Optional[ast.AST] = None
+        root: Operand | None = None
         for stmt in tree.body:
-            last = stmt
             if isinstance(stmt, ast.Assign):
                 if len(stmt.targets) != 1 or not isinstance(stmt.targets[0], ast.Name):
                     raise self.error("only assignments to one plain name are allowed "
@@ -191,7 +189,7 @@ class _Evaluator:
             raise self.error("only op functions can be called, like tanh(x) or x.tanh()", func)
         return self._call(node, name, args)
 
-    def _call(self, node: ast.Call, name: str, args: List[Operand]) -> Operand:
+    def _call(self, node: ast.Call, name: str, args: list[Operand]) -> Operand:
         if name == "sum":
             if not args:
                 raise self.error("sum() needs at least one argument", node)
@@ -212,7 +210,7 @@ class _Evaluator:
             return self._guard(node, lambda: dot(xs, ws))
         raise self.error("dot takes two lists of equal length: dot([x1, x2], [w1, w2])", node)
 
-    def _apply(self, node: ast.AST, op: str, a: Operand, b: Optional[Operand] = None) -> Operand:
+    def _apply(self, node: ast.AST, op: str, a: Operand, b: Operand | None = None) -> Operand:
         """One operation; numbers-only subexpressions are folded into a plain number."""
         constant = not isinstance(a, Value) and not isinstance(b, Value)
 

@@ -15,7 +15,6 @@ import math
 import re
 from pathlib import Path
 from string import Template
-from typing import Optional, Union
 
 from . import html_template
 from .stepper import Formatter, Walkthrough, chain_rule_line, forward_line
@@ -29,7 +28,7 @@ class BackpropPage:
     Shows inline in Jupyter, isolated in an iframe so several pages in one notebook don't clash.
     """
 
-    def __init__(self, html: str, path: Optional[Path], frames: int) -> None:
+    def __init__(self, html: str, path: Path | None, frames: int) -> None:
         self.html = html
         self.path = path
         self.frames = frames
@@ -104,8 +103,8 @@ def _strip_xml_header(svg: str) -> str:
     return svg[start:] if start >= 0 else svg
 
 
-def backprop_html(root: Value, path: Union[str, Path, None] = None, title: Optional[str] = None,
-                  source: Optional[str] = None, decimals: int = 4, fmt: Formatter = None,
+def backprop_html(root: Value, path: str | Path | None = None, title: str | None = None,
+                  source: str | None = None, decimals: int = 4, fmt: Formatter = None,
                   rankdir: str = "LR", max_nodes: int = DEFAULT_MAX_NODES) -> BackpropPage:
     """Write (when ``path`` is given) and return the stepper page for root's graph.
 
@@ -116,7 +115,7 @@ def backprop_html(root: Value, path: Union[str, Path, None] = None, title: Optio
     graph = draw_dot(root, rankdir=rankdir, decimals=decimals, fmt=fmt, max_nodes=max_nodes,
                      grad_edges=False, names=w.names)
     svg = _strip_xml_header(pipe(graph, "svg").decode("utf-8"))
-    svg = re.sub(r"<!--.*?-->\n?", "", svg, flags=re.S)  # graphviz's comments: noise
+    svg = re.sub(r"<!--.*?-->\n?", "", svg, flags=re.DOTALL)  # graphviz's comments: noise
     data = _page_data(w)
     page = Template(html_template.PAGE).substitute(
         title=_html.escape(title or "Backprop, step by step"),

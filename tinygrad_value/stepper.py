@@ -10,8 +10,9 @@ joins both into numbered frames of text, which the terminal stepper and the HTML
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Callable, Dict, Iterator, List, NamedTuple, Optional, Tuple, Union
+from typing import NamedTuple, Union
 
 from .backward import topo_order
 from .value import Value
@@ -36,7 +37,7 @@ class Step:
 
     node: Value
     upstream: float  # d root / d node, complete when the step runs
-    contributions: Tuple[Contribution, ...]
+    contributions: tuple[Contribution, ...]
 
 
 @dataclass(frozen=True, eq=False)
@@ -45,7 +46,7 @@ class ForwardStep:
 
     node: Value
     op: str  # the op's symbol as graphs show it ('+', 'tanh', '**2')
-    inputs: Tuple[Value, ...]
+    inputs: tuple[Value, ...]
     data: float
 
 
@@ -88,12 +89,12 @@ def forward_steps(root: Value) -> Iterator[ForwardStep]:
 # --- names and text ---------------------------------------------------------------------------
 
 
-def node_names(order: List[Value]) -> Dict[Value, str]:
+def node_names(order: list[Value]) -> dict[Value, str]:
     """A short, stable name per node: its label, else ``n1, n2, ...`` (constants: their value).
 
     Repeated labels get a suffix (``x``, ``x_2``) so every name points at one node.
     """
-    names: Dict[Value, str] = {}
+    names: dict[Value, str] = {}
     taken = {v.label for v in order if v.label}
     used: set = set()
     counter = 0
@@ -137,7 +138,7 @@ def formatter(fmt: Formatter = None, decimals: int = 4) -> Callable[[float], str
     return fmt
 
 
-def forward_line(step: ForwardStep, names: Dict[Value, str], f: Callable[[float], str]) -> str:
+def forward_line(step: ForwardStep, names: dict[Value, str], f: Callable[[float], str]) -> str:
     """``n1 = x * w = 2.0000 * -3.0000 = -6.0000``"""
     node = step.node
     fn = node._fn
@@ -164,13 +165,13 @@ def forward_line(step: ForwardStep, names: Dict[Value, str], f: Callable[[float]
     return f"{names[node]} = {formula} = {arithmetic} = {f(step.data)}"
 
 
-def _join(items: List[str], limit: int = 8) -> str:
+def _join(items: list[str], limit: int = 8) -> str:
     if len(items) > limit:
         items = items[: limit - 2] + ["…", items[-1]]
     return ", ".join(items)
 
 
-def chain_rule_line(step: Step, c: Contribution, names: Dict[Value, str],
+def chain_rule_line(step: Step, c: Contribution, names: dict[Value, str],
                     f: Callable[[float], str]) -> str:
     """``dL/dx += dL/dn · ∂n/∂x = 0.5000 · -3.0000 = -1.5000`` (L is the root)."""
     n, x = names[step.node], names[c.child]
@@ -186,11 +187,11 @@ class Frame:
     """One screen of a walkthrough: what happened, and which numbers became known."""
 
     kind: str  # 'start', 'forward', 'seed', 'backward' or 'done'
-    node: Optional[Value]
+    node: Value | None
     title: str
-    lines: List[str]
-    data: Dict[Value, float] = field(default_factory=dict)  # values that became known
-    grads: Dict[Value, float] = field(default_factory=dict)  # grads as they stand after it
+    lines: list[str]
+    data: dict[Value, float] = field(default_factory=dict)  # values that became known
+    grads: dict[Value, float] = field(default_factory=dict)  # grads as they stand after it
 
     def text(self) -> str:
         return "\n".join([self.title] + ["  " + line for line in self.lines])
@@ -205,17 +206,17 @@ class Walkthrough:
 
     def __init__(self, root: Value, fmt: Formatter = None, decimals: int = 4) -> None:
         self.root = root
-        self.order: List[Value] = topo_order(root)
+        self.order: list[Value] = topo_order(root)
         self.names = node_names(self.order)
         self.ids = {v: f"v{i}" for i, v in enumerate(self.order)}
         self.format = formatter(fmt, decimals)
         self.forward = list(forward_steps(root))
         self.backward = list(backprop_steps(root))
         # contributions each node received, in order: (frame index, step, contribution)
-        self.received: Dict[Value, list] = {v: [] for v in self.order}
+        self.received: dict[Value, list] = {v: [] for v in self.order}
         self.frames = self._frames()
 
-    def _frames(self) -> List[Frame]:
+    def _frames(self) -> list[Frame]:
         f, names, root = self.format, self.names, self.root
         leaves = [v for v in self.order if v._fn is None]
         frames = [Frame("start", None, f"The graph: {_count(len(self.order), 'value')}, "
@@ -226,7 +227,7 @@ class Walkthrough:
             frames.append(Frame("forward", step.node, f"forward: compute {names[step.node]}",
                                 [forward_line(step, names, f)], data={step.node: step.data}))
         # Replay the grads as the backward pass builds them, for the snapshots.
-        grads: Dict[Value, float] = {}
+        grads: dict[Value, float] = {}
         seed = 1.0 if root._fn is not None else root.grad  # a leaf root accumulates, as in backward
         grads[root] = seed
         frames.append(Frame("seed", root, f"backward: seed dL/d{names[root]} = 1",
@@ -260,7 +261,7 @@ class Walkthrough:
         total = math.fsum(c.contribution for _, _, c in self.received[node])
         return f"dL/d{names[node]} = {' + '.join(parts)} = {f(total)}"
 
-    def summary(self) -> List[str]:
+    def summary(self) -> list[str]:
         """One line per node: name, op and inputs, value."""
         f, names = self.format, self.names
         out = []

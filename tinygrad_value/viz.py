@@ -16,8 +16,8 @@ from __future__ import annotations
 import math
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Union
 
 from .backward import topo_order
 from .stepper import Formatter, formatter
@@ -44,7 +44,7 @@ class GraphTooLarge(ValueError):
 class GraphvizNotFound(RuntimeError):
     """graphviz's ``dot`` program is missing; ``source`` holds the DOT text, ``dot_path`` its file."""
 
-    def __init__(self, message: str, source: str, dot_path: Optional[Path]) -> None:
+    def __init__(self, message: str, source: str, dot_path: Path | None) -> None:
         super().__init__(message)
         self.source = source
         self.dot_path = dot_path
@@ -95,7 +95,7 @@ def node_kind(v: Value, root: Value) -> str:
     return "input" if v.label else "const"
 
 
-def cluster_prefix(label: str) -> Optional[str]:
+def cluster_prefix(label: str) -> str | None:
     """``'layer1.neuron3'`` for ``'layer1.neuron3.w[0]'``; None for labels without a dotted prefix."""
     if "." not in label:
         return None
@@ -108,7 +108,7 @@ def cluster_prefix(label: str) -> Optional[str]:
     return prefix if all(prefix.split(".")) else None
 
 
-def clusters(order: List[Value]) -> Dict[Value, str]:
+def clusters(order: list[Value]) -> dict[Value, str]:
     """Each clustered Value's cluster name.
 
     A Value whose label has a dotted prefix belongs to the cluster the prefix names. Walking
@@ -116,7 +116,7 @@ def clusters(order: List[Value]) -> Dict[Value, str]:
     cluster until a node with a label of its own, or a leaf, is reached; unlabelled leaves
     (constants) stay outside.
     """
-    found: Dict[Value, str] = {}
+    found: dict[Value, str] = {}
     for v in order:
         prefix = cluster_prefix(v.label)
         if prefix:
@@ -160,7 +160,7 @@ def escape_quoted(text: str, limit: int = 80) -> str:
     return text.replace("\\", "\\\\").replace('"', '\\"')
 
 
-def _ink(g: float, biggest: float) -> Dict[str, str]:
+def _ink(g: float, biggest: float) -> dict[str, str]:
     """Edge attributes for a gradient g: width and redness grow with |g| / the largest |g|."""
     if not math.isfinite(g):
         return {"color": "#7c3aed", "penwidth": "3", "tooltip": f"gradient {g}"}
@@ -174,7 +174,7 @@ def _ink(g: float, biggest: float) -> Dict[str, str]:
 
 def draw_dot(root: Value, rankdir: str = "LR", decimals: int = 4, fmt: Formatter = None,
              max_nodes: int = DEFAULT_MAX_NODES, cluster: bool = True, grad_edges: bool = True,
-             names: Optional[Dict[Value, str]] = None, title: Optional[str] = None):
+             names: dict[Value, str] | None = None, title: str | None = None):
     """A ``graphviz.Digraph`` of root's graph.
 
     One record per Value (``label | data | grad``, numbers with ``decimals`` places or ``fmt``,
@@ -203,7 +203,7 @@ def draw_dot(root: Value, rankdir: str = "LR", decimals: int = 4, fmt: Formatter
                          edge_attr={"arrowsize": "0.6"})
     if title:
         g.attr(label=title, labelloc="t", fontsize="14")
-    groups: Dict[str, object] = {}
+    groups: dict[str, object] = {}
 
     def holder(v: Value):
         name = where.get(v)
@@ -286,7 +286,7 @@ def _write_atomic(path: Path, data: bytes) -> None:
         raise
 
 
-def pipe(graph, fmt: str, dot_path: Optional[Path] = None) -> bytes:
+def pipe(graph, fmt: str, dot_path: Path | None = None) -> bytes:
     """Run ``dot`` on the graph; a missing ``dot`` becomes ``GraphvizNotFound`` (DOT kept)."""
     graphviz = _graphviz()
     try:
@@ -302,7 +302,7 @@ def pipe(graph, fmt: str, dot_path: Optional[Path] = None) -> bytes:
             "(paste it into any graphviz viewer).", graph.source, dot_path) from None
 
 
-def render_graph(root: Value, path: Union[str, os.PathLike], **draw_options) -> Path:
+def render_graph(root: Value, path: str | os.PathLike, **draw_options) -> Path:
     """Draw root's graph into ``path`` in one call; the format comes from the suffix
     (``.svg``, ``.png``, ``.pdf``, or ``.dot``/``.gv`` for the DOT text itself).
 
@@ -327,7 +327,7 @@ def svg(root: Value, **draw_options) -> str:
     return pipe(draw_dot(root, **draw_options), "svg").decode("utf-8")
 
 
-def repr_svg(value: Value) -> Optional[str]:
+def repr_svg(value: Value) -> str | None:
     """SVG for Jupyter's inline display; None (so the plain repr shows) when the graph is large
     or graphviz is unavailable."""
     try:
