@@ -43,7 +43,7 @@ def _svm_loss(model, inputs, y, sum_=sum):
     scores = list(map(model, inputs))
     losses = [(1 + -yi * scorei).relu() for yi, scorei in zip(y, scores)]
     data_loss = sum_(losses) * (1.0 / len(losses))
-    reg_loss = ALPHA * sum_((p * p for p in model.parameters()))
+    reg_loss = ALPHA * sum_(p * p for p in model.parameters())
     return data_loss + reg_loss
 
 
@@ -201,7 +201,7 @@ def _run(name: str, **kwargs) -> dict:
     cmd = [sys.executable, "-m", "benchmarks.compiled", "--worker", name,
            "--kwargs", json.dumps(kwargs)]
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    done = subprocess.run(cmd, capture_output=True, text=True, cwd=root)
+    done = subprocess.run(cmd, capture_output=True, text=True, cwd=root, check=False)
     if done.returncode != 0:
         lines = done.stderr.strip().splitlines()
         return {"error": lines[-1] if lines else "failed"}
@@ -247,15 +247,15 @@ def format_table(r: dict) -> str:
         lines.append(f"| graph: {ours['nodes']:,} nodes, built in {ours['build'] * 1e3:.0f} ms, "
                      f"compiled in {ours['compile'] * 1e3:.0f} ms; replay equals eager: "
                      f"{ours['loss_matches_eager']} | |")
-    lines += ["", "| 8x8 digits (1,437 train / 360 test): `nn.MLP(64, [64, 10], init='he')`, "
-              "cross-entropy, Adam lr 0.01, batch 64, 20 epochs, compiled | |", "|---|---|"]
+    lines += ["", ("| 8x8 digits (1,437 train / 360 test): `nn.MLP(64, [64, 10], init='he')`, "
+                   "cross-entropy, Adam lr 0.01, batch 64, 20 epochs, compiled | |"), "|---|---|"]
     if "accuracy" in dg:
         lines += [f"| test accuracy (target >= 97%) | {dg['accuracy'] * 100:.1f}% |",
                   f"| wall time, data to evaluated model (target <= 30 s) | {dg['wall']:.1f} s |",
-                  f"| of which: build + compile the batch graph ({dg['nodes']:,} nodes) | "
-                  f"{dg['compile']:.1f} s |",
-                  f"| of which: {dg['steps']} training steps | {dg['train']:.1f} s "
-                  f"({dg['train'] / dg['steps'] * 1e3:.0f} ms/step) |"]
+                  (f"| of which: imports, data, building + compiling the batch graph ({dg['nodes']:,} nodes) | "
+                   f"{dg['compile']:.1f} s |"),
+                  (f"| of which: {dg['steps']} training steps | {dg['train']:.1f} s "
+                   f"({dg['train'] / dg['steps'] * 1e3:.0f} ms/step) |")]
     else:
         lines.append(f"| digits | n/a ({dg.get('error')}) |")
     return "\n".join(lines)

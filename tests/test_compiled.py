@@ -273,8 +273,8 @@ def _eager_message(build) -> str:
     return str(info.value)
 
 
-@pytest.mark.parametrize("case", ["log", "sqrt", "div", "zero_pow_negative", "negative_pow_fraction",
-                                  "pow_value"])
+@pytest.mark.parametrize("case", ["log", "sqrt", "div", "zero_pow_negative",
+                                  "negative_pow_fraction", "pow_value"])
 def test_replay_raises_the_eager_domain_error(case):
     x = tv.Value(2.0, label="x")
     k = tv.Value(0.5, label="k")

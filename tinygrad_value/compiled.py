@@ -14,7 +14,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .value import Value
 
 
-def compile(root: "Value") -> "Program":  # noqa: A001 - tv.compile is the public name
+def compile(root: Value) -> Program:  # noqa: A001 - tv.compile is the public name
     """Flatten ``root``'s graph once and return a program that replays it.
 
     Calling the program re-reads every leaf's ``.data``, recomputes forward and backward, *adds*

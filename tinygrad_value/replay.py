@@ -127,7 +127,8 @@ class Program:
     def _backward(self, p: dict, V: np.ndarray, G: np.ndarray, C: np.ndarray) -> None:
         xp = np_math
         seg, coef = p["seg"], p["coef"]
-        pos_ta, pos_tb, pos_wa, pos_wb, wk = p["pos_ta"], p["pos_tb"], p["pos_wa"], p["pos_wb"], p["wk"]
+        pos_ta, pos_tb, pos_wa, pos_wb = p["pos_ta"], p["pos_tb"], p["pos_wa"], p["pos_wb"]
+        wk = p["wk"]
         local = p["edge_local"]
         TA, TB, WA, WB = self._TA, self._TB, self._WA, self._WB
         steps = p["steps"]
@@ -141,7 +142,7 @@ class Program:
             if i < len(steps) - 1:  # the top level holds only the root
                 G[o0:o1] = np.bincount(local[e0:e1], C[e0:e1], minlength=o1 - o0)
             if group is not None:
-                g0, g1, t0, t1, neg, _first = group
+                _g0, _g1, t0, t1, neg, _first = group
                 up = G.take(seg[t0:t1], mode="clip")
                 if neg:
                     up *= coef[t0:t1]
