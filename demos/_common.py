@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Optional, Sequence
 
 import tinygrad_value as tv
 
 DEFAULT_OUT = "out"
 
 
-def parse_args(description: str, argv: Optional[Sequence[str]] = None,
-               add: Optional[Callable[[argparse.ArgumentParser], None]] = None) -> argparse.Namespace:
+def parse_args(description: str, argv: Sequence[str] | None = None,
+               add: Callable[[argparse.ArgumentParser], None] | None = None) -> argparse.Namespace:
     """The flags every demo takes: ``--out DIR`` (default ``out/``) and ``--quick`` (a reduced run
     for CI); ``add`` may register more."""
     parser = argparse.ArgumentParser(description=description)
@@ -49,7 +49,7 @@ def file_url(path: str | Path) -> str:
 class Timer:
     """``with Timer() as t: ...; t.seconds`` – wall-clock time of a block."""
 
-    def __enter__(self) -> "Timer":
+    def __enter__(self) -> Timer:  # noqa: PYI034 - Self needs Python 3.11
         self.start = time.perf_counter()
         self.seconds = 0.0
         return self
@@ -143,7 +143,7 @@ CLASS_COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b
 
 
 def plot_decision_boundary(ax, model, X, y, resolution: int = 100, title: str = "",
-                           margin: float = 0.25, classify: Optional[Callable] = None) -> None:
+                           margin: float = 0.25, classify: Callable | None = None) -> None:
     """Colour the plane by ``model``'s predicted class and scatter the points (X, y) on top.
 
     ``model`` maps a list of input Values to one score (binary: class 1 when > 0) or to one

@@ -12,7 +12,7 @@ batch. Prints the test accuracy; draws the confusion matrix and the misclassifie
 from __future__ import annotations
 
 import random
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 from ._common import Timer, out_dir, parse_args, predict, pyplot
 
@@ -76,7 +76,7 @@ def plot_errors(images, y_true, y_pred, path, limit: int = 32) -> int:
     return len(wrong)
 
 
-def main(argv: Optional[Sequence[str]] = None) -> dict:
+def main(argv: Sequence[str] | None = None) -> dict:
     args = parse_args("Train a scalar MLP on scikit-learn's 8x8 digits.", argv, _add_flags)
     import numpy as np
 

@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 import os
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 from ._common import Timer, file_url, parse_args
 
@@ -25,7 +25,7 @@ def _files(result: dict) -> list[str]:
     return found
 
 
-def main(argv: Optional[Sequence[str]] = None) -> dict:
+def main(argv: Sequence[str] | None = None) -> dict:
     args = parse_args("Train on moons, draw a neuron's graph, write the backprop page.", argv)
     from . import moons, stepper, trace_graph
 

@@ -12,7 +12,7 @@ step re-reads the weights, recomputes forward and backward with NumPy, and fills
 from __future__ import annotations
 
 import random
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 import tinygrad_value as tv
 
@@ -20,11 +20,11 @@ from ._common import Predictor, Timer, out_dir, parse_args, plot_decision_bounda
 
 # name -> (optimizer class name in nn.optim, keyword arguments); the nnfs book's settings.
 OPTIMIZERS = {
-    "SGD": ("SGD", dict(lr=1.0)),
-    "SGD+momentum+decay": ("SGD", dict(lr=1.0, momentum=0.9, decay=1e-3)),
-    "Adagrad": ("Adagrad", dict(lr=1.0, decay=1e-4)),
-    "RMSprop": ("RMSprop", dict(lr=0.02, alpha=0.999, decay=1e-5)),
-    "Adam": ("Adam", dict(lr=0.05, decay=5e-7)),
+    "SGD": ("SGD", {"lr": 1.0}),
+    "SGD+momentum+decay": ("SGD", {"lr": 1.0, "momentum": 0.9, "decay": 1e-3}),
+    "Adagrad": ("Adagrad", {"lr": 1.0, "decay": 1e-4}),
+    "RMSprop": ("RMSprop", {"lr": 0.02, "alpha": 0.999, "decay": 1e-5}),
+    "Adam": ("Adam", {"lr": 0.05, "decay": 5e-7}),
 }
 
 
@@ -44,7 +44,7 @@ def train(step, optimizer, steps: int) -> list[float]:
     return losses
 
 
-def main(argv: Optional[Sequence[str]] = None) -> dict:
+def main(argv: Sequence[str] | None = None) -> dict:
     args = parse_args("Compare five optimizers on the nnfs spiral.", argv, _add_flags)
     import numpy as np
 

@@ -9,7 +9,7 @@ upstream × local = contribution at the highlighted node.
 
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 import tinygrad_value as tv
 
@@ -17,7 +17,7 @@ from ._common import file_url, out_dir, parse_args
 from .trace_graph import neuron
 
 
-def main(argv: Optional[Sequence[str]] = None) -> dict:
+def main(argv: Sequence[str] | None = None) -> dict:
     args = parse_args("Write the step-by-step backprop page for a tanh neuron.", argv)
     o, nodes = neuron()
     path = out_dir(args.out) / "backprop.html"

@@ -8,7 +8,7 @@ gradients are the ones from the zero-to-hero lecture: dL/dx1 = -1.5, dL/dw1 = 1.
 
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 import tinygrad_value as tv
 
@@ -36,7 +36,7 @@ def neuron() -> tuple[tv.Value, dict[str, tv.Value]]:
     return o, {v.label: v for v in nodes}
 
 
-def main(argv: Optional[Sequence[str]] = None) -> dict:
+def main(argv: Sequence[str] | None = None) -> dict:
     args = parse_args("Draw a neuron's graph, after backward, as SVG.", argv)
     o, nodes = neuron()
     o.backward()

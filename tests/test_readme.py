@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -46,8 +47,8 @@ def test_readme_block_runs(block, tmp_path, monkeypatch):
     code = compile("\n" * (line - 1) + source, str(README), "exec")
     namespace = {"__name__": "__main__"}
     try:
-        exec(code, namespace)
+        exec(code, namespace)  # noqa: S102 - running the README is the point
     finally:
-        plt = __import__("sys").modules.get("matplotlib.pyplot")
+        plt = sys.modules.get("matplotlib.pyplot")
         if plt is not None:
             plt.close("all")
