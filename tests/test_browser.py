@@ -136,3 +136,36 @@ def test_clicking_a_node_shows_its_gradient_as_a_sum(stepper):
     assert "dL/dx1 += dL/dn" in info and "(not yet)" not in info
     page.keyboard.press("Home")  # the same node, before the backward pass reached it
     assert "(not yet)" in page.text_content("#tv-node-info")
+
+
+def test_a_big_graph_opens_full_size_and_follows_the_current_node(browser, tmp_path):
+    xs = [tv.Value(0.1 * i, label=f"x{i}") for i in range(12)]
+    y = xs[0]
+    for x in xs[1:]:
+        y = (y * x + 1.0).tanh()  # a long chain: far too wide to fit a small window
+    path = tmp_path / "big.html"
+    tv.backprop_html(y, path)
+    page = browser.new_page(viewport={"width": 800, "height": 600})
+    page.goto(path.as_uri())
+    box = page.locator("#tv-graph")
+    assert "tv-natural" in box.get_attribute("class")
+    def scroll_left():
+        return page.evaluate("document.getElementById('tv-graph').scrollLeft")
+
+    def current_box_visible():
+        return page.evaluate("""() => {
+            const box = document.getElementById('tv-graph').getBoundingClientRect();
+            const r = document.querySelector('#tv-graph g.node.tv-current').getBoundingClientRect();
+            return r.left >= box.left && r.right <= box.right;
+        }""")
+
+    seed = 1 + sum(1 for v in tv.topo_order(y) if v.children)
+    page.locator("#tv-slider").fill(str(seed))  # the root, at the far right
+    right = scroll_left()
+    assert right > 0 and current_box_visible()
+    page.keyboard.press("End")
+    page.keyboard.press("ArrowLeft")  # the last backward step, near the inputs on the left
+    assert scroll_left() < right and current_box_visible()
+    page.click("#tv-zoom")
+    assert "tv-natural" not in (box.get_attribute("class") or "")
+    page.close()

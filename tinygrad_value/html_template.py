@@ -26,6 +26,7 @@ $css
   <input id="tv-slider" type="range" min="0" max="$last" value="0" step="1" aria-label="step">
   <span id="tv-counter"></span>
   <span id="tv-phase"></span>
+  <button id="tv-zoom" type="button" title="fit the graph to the window, or show it full size">Full size</button>
 </nav>
 <section id="tv-step" aria-live="polite">
   <h2 id="tv-step-title"></h2>
@@ -74,6 +75,8 @@ header h1 { font-size: 20px; margin: 0 0 4px; }
 #tv-step pre, #tv-details pre { margin: 4px 0; font-size: 14px; white-space: pre-wrap; }
 #tv-graph { overflow: auto; background: #fff; border: 1px solid #e5e7eb; border-radius: 8px; }
 #tv-graph svg { max-width: 100%; height: auto; display: block; margin: auto; }
+#tv-graph.tv-natural { max-height: 75vh; }
+#tv-graph.tv-natural svg { max-width: none; }
 #tv-graph .node { cursor: pointer; }
 #tv-graph .node.tv-pending polygon, #tv-graph .node.tv-pending text { opacity: .35; }
 #tv-graph .node.tv-current polygon, #tv-graph .node.tv-current ellipse {
@@ -162,6 +165,9 @@ JS = r"""
     slider.value = String(k);
     prevBtn.disabled = k === 0;
     nextBtn.disabled = k === frames.length - 1;
+    if (natural && f.node && byId[f.node] && byId[f.node].g) {  // keep the step in view
+      byId[f.node].g.scrollIntoView({ block: "nearest", inline: "center" });
+    }
     document.body.setAttribute("data-frame", String(k));
     document.body.setAttribute("data-current", f.node || "");
     if (selected) { select(selected); }
@@ -193,6 +199,19 @@ JS = r"""
     });
   }
 
+  // Fit the graph to the window unless that would shrink it past reading; then full size.
+  var graphBox = document.getElementById("tv-graph"), zoomBtn = document.getElementById("tv-zoom");
+  var svgEl = graphBox.querySelector("svg"), natural = false;
+  function setNatural(on) {
+    natural = on;
+    graphBox.classList.toggle("tv-natural", on);
+    zoomBtn.textContent = on ? "Fit to window" : "Full size";
+  }
+  if (svgEl) {
+    var fullWidth = parseFloat(svgEl.getAttribute("width")) * 4 / 3;  // pt -> px
+    setNatural(fullWidth > 0 && graphBox.clientWidth / fullWidth < 0.6);
+  }
+  zoomBtn.addEventListener("click", function () { setNatural(!natural); show(cur); });
   prevBtn.addEventListener("click", function () { show(cur - 1); });
   nextBtn.addEventListener("click", function () { show(cur + 1); });
   slider.addEventListener("input", function () { show(parseInt(slider.value, 10)); });
