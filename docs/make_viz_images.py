@@ -43,7 +43,7 @@ def stepper_png(backward_steps: int = 3) -> Path:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=chromium, args=ARGS, headless=True)
             page = browser.new_page(viewport={"width": 1100, "height": 560},
-                                    device_scale_factor=1)
+                                    device_scale_factor=2)
             page.goto(page_path.as_uri())
             for _ in range(frames_before_backward - 1 + backward_steps):
                 page.click("#tv-next")

@@ -209,7 +209,7 @@ JS = r"""
   }
   if (svgEl) {
     var fullWidth = parseFloat(svgEl.getAttribute("width")) * 4 / 3;  // pt -> px
-    setNatural(fullWidth > 0 && graphBox.clientWidth / fullWidth < 0.6);
+    setNatural(fullWidth > 0 && graphBox.clientWidth / fullWidth < 0.5);
   }
   zoomBtn.addEventListener("click", function () { setNatural(!natural); show(cur); });
   prevBtn.addEventListener("click", function () { show(cur - 1); });
