@@ -47,7 +47,7 @@ class _Group:
 
     __slots__ = ("node", "terms", "into", "offset", "sign", "size", "from_zero")
 
-    def __init__(self, node: int, terms: list) -> None:
+    def __init__(self, node: int, terms, from_zero: bool) -> None:
         self.node = node  # topological index of the node this group computes
         self.terms = terms
         self.into = None  # the group that absorbed this one
@@ -56,7 +56,7 @@ class _Group:
         self.size = 0  # number of terms when absorbed
         # eager sum/dot start from 0.0, a chain of binary ops from its first term: the two
         # differ only in the sign of a zero result (0.0 + -0.0 is +0.0)
-        self.from_zero = False
+        self.from_zero = from_zero
 
 
 def _linear_coefs(fn: Op, n: int, cache: dict) -> tuple:
@@ -110,35 +110,40 @@ def _children(order: list, topo: dict):
 def _groups(order: list, kids: list, uses: list) -> dict:
     """A ``_Group`` for every add/sub/neg/sum/mul/dot node; chains are folded (module docstring)."""
     groups: dict = {}
+    get = groups.get
     cache: dict = {}
+    linear = {OPS[name] for name in LINEAR}
     for k, node in enumerate(order):
         fn = node._fn
         if fn is None:
             continue
         ch = kids[k]
         if fn is MUL:
-            groups[k] = _Group(k, [(1.0, ch[0], ch[1], k, 0, k, 1)])
+            groups[k] = _Group(k, [(1.0, ch[0], ch[1], k, 0, k, 1)], False)
         elif fn is DOT:
             h = len(ch) // 2
-            groups[k] = _Group(k, [(1.0, ch[i], ch[h + i], k, i, k, h + i) for i in range(h)])
-            groups[k].from_zero = True
-        elif fn.name in LINEAR:
+            groups[k] = _Group(k, [(1.0, ch[i], ch[h + i], k, i, k, h + i) for i in range(h)],
+                               True)
+        elif fn in linear:
             coefs = _linear_coefs(fn, len(ch), cache)
-            me = _Group(k, None)
-            me.from_zero = fn.name == "sum"
+            me = _Group(k, None, fn.name == "sum")
             terms = []
-            for s, (c, co) in enumerate(zip(ch, coefs)):
-                cg = groups.get(c) if uses[c] == 1 else None
-                if cg is not None and s == 0 and co == 1.0:
+            s = 0
+            for c, co in zip(ch, coefs):
+                cg = get(c) if uses[c] == 1 else None
+                if cg is None:
+                    terms.append((co, c, -1, k, s, -1, 0))
+                elif s == 0 and co == 1.0:
                     terms = cg.terms  # the chain continues: take the child's terms over
-                    cg.into, cg.offset, cg.sign, cg.size = me, 0, 1.0, len(terms)
+                    cg.into, cg.size = me, len(terms)
                     me.from_zero = me.from_zero or cg.from_zero
-                elif cg is not None and len(cg.terms) == 1:
+                elif len(cg.terms) == 1:
                     t = cg.terms[0]
                     cg.into, cg.offset, cg.sign, cg.size = me, len(terms), co, 1
                     terms.append((co * t[0],) + t[1:])
                 else:
                     terms.append((co, c, -1, k, s, -1, 0))
+                s += 1
             me.terms = terms
             groups[k] = me
     return groups
