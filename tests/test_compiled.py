@@ -192,6 +192,7 @@ def test_root_is_a_leaf():
     x = tv.Value(3.0)
     prog = tv.compile(x)
     assert prog() == 3.0 and x.grad == 1.0
+    assert prog.value(x) == 3.0 and prog.grad(x) == 1.0
     x.data = 5.0
     assert prog() == 5.0 and x.grad == 2.0
 

@@ -54,7 +54,7 @@ class Program:
         self._WA = np.zeros(nw)
         self._WB = np.zeros(nw)
         self._called = False
-        self._where = None
+        self._where: dict = {}  # folded node -> where its terms are (see _absorbed)
         # one-node levels run on floats (``narrow_levels=False``: everything vectorised, for tests)
         self._narrow = narrow.plan(p) if narrow_levels else [None] * len(p["steps"])
 
@@ -77,6 +77,7 @@ class Program:
         V[:n] = np.fromiter(map(_data, self._leaves), dtype=np.float64, count=n)
         V[n] = 1.0
         if p["root_slot"] < n:  # the root is a leaf: d root / d root = 1
+            G[p["root_slot"]] = 1.0
             self.root.grad += 1.0
             self._called = True
             return float(V[p["root_slot"]])
@@ -230,14 +231,19 @@ class Program:
 
     def _absorbed(self, k: int):
         """(group root's topo index, first term, number of terms, ∂root/∂node) for a node whose
-        terms were folded into a bigger group (resolved once, consumers before their inputs)."""
-        if self._where is None:
-            where = {}
-            for g in sorted(self._p["groups"].values(), key=lambda g: -g.node):
-                if g.into is None:
-                    where[g.node] = (g.node, 0, len(g.terms), 1.0)
-                else:
-                    root, start, _size, sign = where[g.into.node]
-                    where[g.node] = (root, start + g.offset, g.size, sign * g.sign)
-            self._where = where
-        return self._where[k]
+        terms were folded into a bigger group: follow ``into`` links up to the kept group,
+        remembering every group passed on the way (no recursion; each link is walked once)."""
+        where = self._where
+        groups = self._p["groups"]
+        path = []
+        g = groups[k]
+        while g.node not in where:
+            if g.into is None:
+                where[g.node] = (g.node, 0, len(g.terms), 1.0)
+                break
+            path.append(g)
+            g = g.into
+        for g in reversed(path):
+            root, start, _size, sign = where[g.into.node]
+            where[g.node] = (root, start + g.offset, g.size, sign * g.sign)
+        return where[k]
