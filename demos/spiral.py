@@ -50,7 +50,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
 
     import nn
 
-    samples, hidden, steps, resolution = (30, 16, 60, 50) if args.quick else (100, 64, 1000, 100)
+    samples, hidden, steps, resolution = (30, 32, 300, 50) if args.quick else (100, 64, 1000, 100)
     steps = args.steps or steps
     X, y = nn.data.spiral_data(samples=samples, classes=3, seed=args.seed)
     X, y = np.asarray(X, dtype=float), np.asarray(y, dtype=int)
@@ -58,7 +58,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
     # One network and one loss graph, built and compiled once. Each optimizer starts from the
     # same initial weights, written back into the same parameter Values.
     random.seed(args.seed)
-    model = nn.MLP(2, [hidden, 3])
+    model = nn.MLP(2, [hidden, 3], use_dot=True)  # one dot node per neuron: a smaller graph
     params = model.parameters()
     initial = [p.data for p in params]
     inputs = [[tv.Value(a), tv.Value(b)] for a, b in X]

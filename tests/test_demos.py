@@ -203,8 +203,9 @@ def test_spiral_quick_trains_all_five_optimizers(tmp_path):
         assert 0.0 <= r["accuracy"] <= 1.0
     initial = {r["initial_loss"] for r in result["results"].values()}
     assert len(initial) == 1, f"the optimizers did not start from the same weights: {initial}"
-    # three balanced classes: chance is 1/3; the best optimizer must be clearly above it
-    assert max(r["accuracy"] for r in result["results"].values()) > 0.5
+    # three balanced classes: chance is 1/3. In the quick run (90 points, MLP(2, [32, 3]), 300
+    # steps) Adam reaches ~90% and momentum SGD 65-80% (seeds 0, 1); 70% fails a broken run.
+    assert max(r["accuracy"] for r in result["results"].values()) > 0.7
     assert seconds < 60, f"spiral --quick took {seconds:.0f} s"
 
 
