@@ -233,3 +233,11 @@ def test_interactive_loop_ends_after_last_frame_and_on_eof():
         raise EOFError
 
     assert interact(["A", "B"], eof, shown.append) == 0
+
+
+def test_steps_unpack_like_tuples():
+    x = tv.Value(2.0, label="x")
+    y = x * 3.0
+    ((node, upstream, ((child, local, contribution), _)),) = list(tv.backprop_steps(y))
+    assert node is y and upstream == 1.0 and child is x and local == 3.0 and contribution == 3.0
+    assert isinstance(next(tv.backprop_steps(y)), tv.Step)

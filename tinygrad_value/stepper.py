@@ -31,9 +31,11 @@ class Contribution(NamedTuple):
     contribution: float  # added to child.grad
 
 
-@dataclass(frozen=True, eq=False)
-class Step:
-    """One applied backward step through ``node`` (already added into the children's grads)."""
+class Step(NamedTuple):
+    """One applied backward step through ``node`` (already added into the children's grads).
+
+    A named tuple, so ``for node, upstream, contributions in backprop_steps(L)`` works too.
+    """
 
     node: Value
     upstream: float  # d root / d node, complete when the step runs
