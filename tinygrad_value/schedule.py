@@ -15,8 +15,9 @@ Every surviving node (leaves, group roots, elementwise nodes) gets a *level* (1 
 deepest level) and a slot in one array; slots are sorted by level, then by kind, so each level is
 one segment sum plus one call per op, on contiguous slices.
 
-Backward gathers each node's gradient from an edge buffer sorted by (destination, eager order),
-again with ``np.bincount``, so contributions are added in the order ``backward()`` adds them.
+Backward gathers each node's gradient from an edge buffer laid out by level, keeping each
+destination's contributions in eager order, again with ``np.bincount``, so they are added in the
+order ``backward()`` adds them.
 Building is one pass over the topological order plus a few sorts (numpy), so compiling 10⁶ nodes
 takes seconds, not minutes; nothing recurses.
 """
@@ -258,17 +259,25 @@ def build(root) -> dict:
                              np.ones(len(wb_dst), dtype=np.int64)])
     # eager backward visits consumers in reverse topological order, children in slot order
     eorder = np.lexsort((e_slot, -e_cons, e_dst))
-    pos = np.empty(len(e_dst), dtype=np.int64)
-    pos[eorder] = np.arange(len(e_dst))
-    dst_sorted = e_dst[eorder]
+    d = e_dst[eorder]
+    ne = len(d)
+    run_start = np.flatnonzero(np.concatenate([[True], d[1:] != d[:-1]])) if ne else d
+    rank = np.arange(ne) - np.repeat(run_start, np.diff(np.append(run_start, ne)))
+    # Within a level, edges go round-robin over destinations (every destination's first
+    # contribution, then every second one, ...): np.bincount still adds each destination's
+    # contributions in eager order, but consecutive adds hit different accumulators.
+    slot_level_arr = _i64(slot_level)
+    eorder = eorder[np.lexsort((d, rank, slot_level_arr[d]))]
+    pos = np.empty(ne, dtype=np.int64)
+    pos[eorder] = np.arange(ne)
+    dst_sorted = e_dst[eorder]  # sorted by level only
     pos_wb = np.full(nw, -1, dtype=np.int64)
     pos_wb[_i64(wb_which)] = pos[2 * nterm + nw:]
 
     # per level: a slice of slots, a slice of sorted edges, a group step, elementwise steps
     top = slot_level[-1]
-    slot_level_arr = _i64(slot_level)
     lstart = np.searchsorted(slot_level_arr, np.arange(top + 2)).tolist()
-    estart = np.searchsorted(dst_sorted, lstart).tolist()
+    estart = np.searchsorted(slot_level_arr[dst_sorted], np.arange(top + 2)).tolist()
     seg = _i64(t_seg)
     tstart = np.searchsorted(seg, lstart).tolist()
     coef = np.array(t_coef, dtype=np.float64)
