@@ -2,13 +2,9 @@
 
 Two kinds of work come out of a graph:
 
-* **sums of products.** ``add``, ``sub``, ``neg`` and ``sum`` are linear: their local derivatives
-  are the constants ±1, so the node is Σ cᵢ·childᵢ. ``mul`` is one product and ``dot`` is
-  Σ xᵢ·wᵢ. A chain such as micrograd's neuron ``b + w₀x₀ + w₁x₁ + …`` is therefore one *group*:
-  a list of terms ``c · a · b`` (a lone child is ``c · child · 1``). A linear node absorbs its
-  first child's group when that child has no other consumer, and any one-term group (a ``mul``,
-  a ``neg``) whatever its position. Terms are kept in the order the eager engine adds them, so a
-  sequential segment sum (``np.bincount``) reproduces eager sums bit for bit.
+* **sums of products** (``fold.py``): chains of ``+ - neg sum`` over ``*`` and ``dot`` folded
+  into groups of terms ``c · a · b``, evaluated with ``np.bincount`` (a sequential segment sum,
+  so eager sums are reproduced bit for bit);
 * **elementwise ops**: every other op of the table, one child or two, with its constant.
 
 Every surviving node (leaves, group roots, elementwise nodes) gets a *level* (1 + its inputs'
@@ -17,60 +13,17 @@ one segment sum plus one call per op, on contiguous slices.
 
 Backward gathers each node's gradient from an edge buffer laid out by level, keeping each
 destination's contributions in eager order, again with ``np.bincount``, so they are added in the
-order ``backward()`` adds them.
-Building is one pass over the topological order plus a few sorts (numpy), so compiling 10⁶ nodes
-takes seconds, not minutes; nothing recurses.
+order ``backward()`` adds them. Building is one pass over the topological order plus a few
+NumPy sorts, so compiling 10⁶ nodes takes seconds, not minutes; nothing recurses.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from . import scalar_math
 from .backward import topo_order
-from .ops import DOT, MUL, OPS, Op
-
-LINEAR = ("add", "sub", "neg", "sum")  # local derivatives are constants: out = Σ cᵢ·childᵢ
-PRODUCTS = (MUL, DOT)  # out = Σ aᵢ·bᵢ; evaluated with MUL's forward and local rules
-
-
-class UnsupportedOpError(TypeError):
-    """A node's op cannot be replayed by ``tinygrad_value.compile``."""
-
-
-class _Group:
-    """A sum of product terms ``(coef, a, b, consumer_a, slot_a, consumer_b, slot_b)``.
-
-    ``a``/``b`` are topological indices (``b`` is -1 for a lone child, multiplied by 1), and the
-    consumer/slot pairs say which original node took each input, which fixes the eager order of
-    gradient contributions. A group absorbed into another records where its terms went.
-    """
-
-    __slots__ = ("node", "terms", "into", "offset", "sign", "size", "from_zero")
-
-    def __init__(self, node: int, terms, from_zero: bool) -> None:
-        self.node = node  # topological index of the node this group computes
-        self.terms = terms
-        self.into = None  # the group that absorbed this one
-        self.offset = 0  # index of this group's first term in ``into``'s list
-        self.sign = 1.0  # ∂(into)/∂(this): ±1
-        self.size = 0  # number of terms when absorbed
-        # eager sum/dot start from 0.0, a chain of binary ops from its first term: the two
-        # differ only in the sign of a zero result (0.0 + -0.0 is +0.0)
-        self.from_zero = from_zero
-
-
-def _linear_coefs(fn: Op, n: int, cache: dict) -> tuple:
-    """The constant local derivatives of a linear op, read from the table (inputs do not matter)."""
-    key = (fn, n)
-    coefs = cache.get(key)
-    if coefs is None:
-        coefs = tuple(fn.local(scalar_math, *([1.0] * n), 1.0))
-        for c in coefs:
-            if c not in (1.0, -1.0):
-                raise UnsupportedOpError(f"op {fn.name!r} is listed as linear but has local {c!r}")
-        cache[key] = coefs
-    return coefs
+from .fold import LINEAR, PRODUCTS, UnsupportedOpError, fold
+from .ops import OPS, Op
 
 
 def _check_supported(fn: Op) -> None:
@@ -106,48 +59,6 @@ def _children(order: list, topo: dict):
         for c in ch:
             uses[c] += 1
     return kids, uses
-
-
-def _groups(order: list, kids: list, uses: list) -> dict:
-    """A ``_Group`` for every add/sub/neg/sum/mul/dot node; chains are folded (module docstring)."""
-    groups: dict = {}
-    get = groups.get
-    cache: dict = {}
-    linear = {OPS[name] for name in LINEAR}
-    for k, node in enumerate(order):
-        fn = node._fn
-        if fn is None:
-            continue
-        ch = kids[k]
-        if fn is MUL:
-            groups[k] = _Group(k, [(1.0, ch[0], ch[1], k, 0, k, 1)], False)
-        elif fn is DOT:
-            h = len(ch) // 2
-            groups[k] = _Group(k, [(1.0, ch[i], ch[h + i], k, i, k, h + i) for i in range(h)],
-                               True)
-        elif fn in linear:
-            coefs = _linear_coefs(fn, len(ch), cache)
-            me = _Group(k, None, fn.name == "sum")
-            terms = []
-            s = 0
-            for c, co in zip(ch, coefs):
-                cg = get(c) if uses[c] == 1 else None
-                if cg is None:
-                    terms.append((co, c, -1, k, s, -1, 0))
-                elif s == 0 and co == 1.0:
-                    terms = cg.terms  # the chain continues: take the child's terms over
-                    cg.into, cg.size = me, len(terms)
-                    me.from_zero = me.from_zero or cg.from_zero
-                elif len(cg.terms) == 1:
-                    t = cg.terms[0]
-                    cg.into, cg.offset, cg.sign, cg.size = me, len(terms), co, 1
-                    terms.append((co * t[0],) + t[1:])
-                else:
-                    terms.append((co, c, -1, k, s, -1, 0))
-                s += 1
-            me.terms = terms
-            groups[k] = me
-    return groups
 
 
 def _levels(order: list, kids: list, groups: dict):
@@ -194,7 +105,7 @@ def build(root) -> dict:
     n = len(order)
     topo = {node: k for k, node in enumerate(order)}
     kids, uses = _children(order, topo)
-    groups = _groups(order, kids, uses)
+    groups = fold(order, kids, uses)
     level, kind, kept = _levels(order, kids, groups)
 
     # slots: leaves, then the constant 1.0, then kept nodes sorted by (level, kind, topo)
