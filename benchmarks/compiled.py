@@ -252,8 +252,8 @@ def format_table(r: dict) -> str:
     if "accuracy" in dg:
         lines += [f"| test accuracy (target >= 97%) | {dg['accuracy'] * 100:.1f}% |",
                   f"| wall time, data to evaluated model (target <= 30 s) | {dg['wall']:.1f} s |",
-                  (f"| of which: imports, data, building + compiling the batch graph ({dg['nodes']:,} nodes) | "
-                   f"{dg['compile']:.1f} s |"),
+                  (f"| of which: imports, data, building + compiling the batch graph "
+                   f"({dg['nodes']:,} nodes) | {dg['compile']:.1f} s |"),
                   (f"| of which: {dg['steps']} training steps | {dg['train']:.1f} s "
                    f"({dg['train'] / dg['steps'] * 1e3:.0f} ms/step) |")]
     else:
