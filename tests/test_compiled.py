@@ -366,6 +366,19 @@ def test_a_deep_elementwise_chain_replays_level_by_level():
     check_against_eager(y, [x])
 
 
+def test_a_chain_a_hundred_thousand_levels_deep():
+    x = tv.Value(0.3)
+    y = x
+    for _ in range(100_000):  # every level one node wide: the float path, no recursion
+        y = y.tanh()
+    y.backward()
+    want = x.grad
+    x.grad = 0.0
+    prog = tv.compile(y)
+    assert_close(prog(), y.data, "deep chain value")
+    assert_close(x.grad, want, "deep chain grad")
+
+
 # --- with nn: every loss ------------------------------------------------------------------
 
 LOSS_CASES = ["mse", "mae", "huber", "hinge", "binary_cross_entropy", "cross_entropy",
