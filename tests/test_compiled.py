@@ -294,6 +294,8 @@ def test_replay_raises_the_eager_domain_error(case):
     with pytest.raises(ValueError) as info:
         prog()
     assert str(info.value) == expected
+    with pytest.raises(RuntimeError):  # no half-computed values from the failed call
+        prog.value(x)
 
 
 @pytest.mark.parametrize("narrow_levels", [True, False])

@@ -74,6 +74,7 @@ class Program:
         p = self._p
         V, G, C = self._V, self._G, self._C
         n = self._nleaf
+        self._called = False  # until this call completes (a domain error leaves it half done)
         V[:n] = np.fromiter(map(_data, self._leaves), dtype=np.float64, count=n)
         V[n] = 1.0
         if p["root_slot"] < n:  # the root is a leaf: d root / d root = 1
