@@ -57,6 +57,9 @@ class Program:
         self._where: dict = {}  # folded node -> where its terms are (see _absorbed)
         # one-node levels run on floats (``narrow_levels=False``: everything vectorised, for tests)
         self._narrow = narrow.plan(p) if narrow_levels else [None] * len(p["steps"])
+        for i, recipe in enumerate(self._narrow):  # a level runs one way or the other
+            if recipe is not None:
+                p["steps"][i] = None
 
     def __len__(self) -> int:
         """Number of nodes in the compiled graph."""
@@ -95,10 +98,11 @@ class Program:
         ta, tb, seg, coef = p["ta"], p["tb"], p["seg"], p["coef"]
         wa, wb, wk = p["wa"], p["wb"], p["wk"]
         TA, TB, WA, WB = self._TA, self._TB, self._WA, self._WB
-        for (_o0, _o1, _e0, _e1, group, ews), recipe in zip(p["steps"], self._narrow):
+        for step, recipe in zip(p["steps"], self._narrow):
             if recipe is not None:
                 narrow.forward(self, recipe)
                 continue
+            _o0, _o1, _e0, _e1, group, ews = step
             if group is not None:
                 g0, g1, t0, t1, neg, first = group
                 A, B = TA[t0:t1], TB[t0:t1]
@@ -137,10 +141,10 @@ class Program:
         plans = self._narrow
         G[p["root_slot"]] = 1.0
         for i in range(len(steps) - 1, -1, -1):
-            o0, o1, e0, e1, group, ews = steps[i]
             if plans[i] is not None:
                 narrow.backward(self, plans[i], top=i == len(steps) - 1)
                 continue
+            o0, o1, e0, e1, group, ews = steps[i]
             if i < len(steps) - 1:  # the top level holds only the root
                 G[o0:o1] = np.bincount(local[e0:e1], C[e0:e1], minlength=o1 - o0)
             if group is not None:
