@@ -19,22 +19,25 @@ MAX_TERMS = 8  # a one-node level whose sum has more terms than this stays vecto
 
 def plan(p: dict) -> list:
     """For each level, a scalar recipe if it holds one node (and few terms), else None."""
-    ta, tb, coef = p["ta"], p["tb"], p["coef"]
-    pos_ta, pos_tb, wa, wb, wk = p["pos_ta"], p["pos_tb"], p["wa"], p["wb"], p["wk"]
-    pos_wa, pos_wb = p["pos_wa"], p["pos_wb"]
+    if not any(step[1] - step[0] == 1 for step in p["steps"]):
+        return [None] * len(p["steps"])
+    # plain lists: indexing them per level is far cheaper than indexing arrays
+    ta, tb, coef = p["ta"].tolist(), p["tb"].tolist(), p["coef"].tolist()
+    pos_ta, pos_tb = p["pos_ta"].tolist(), p["pos_tb"].tolist()
+    wa, wb, wk = p["wa"].tolist(), p["wb"].tolist(), p["wk"].tolist()
+    pos_wa, pos_wb = p["pos_wa"].tolist(), p["pos_wb"].tolist()
+    signed_zero = p["g_signed_zero"].tolist()
     out = []
     for o0, o1, e0, e1, group, ews in p["steps"]:
         recipe = None
         if o1 - o0 == 1 and group is not None and group[3] - group[2] <= MAX_TERMS:
             t0, t1 = group[2], group[3]
-            terms = [(float(coef[t]), int(ta[t]), int(tb[t]), t, int(pos_ta[t]), int(pos_tb[t]))
-                     for t in range(t0, t1)]
-            recipe = ("group", o0, e0, e1, terms, not p["g_signed_zero"][o0])
+            terms = [(coef[t], ta[t], tb[t], t, pos_ta[t], pos_tb[t]) for t in range(t0, t1)]
+            recipe = ("group", o0, e0, e1, terms, not signed_zero[o0])
         elif o1 - o0 == 1 and group is None:
             fn, _s0, _s1, w, _w1 = ews[0]
-            k = float(wk[w]) if fn.has_param else None
-            recipe = ("op", o0, e0, e1, fn, int(wa[w]), int(wb[w]), k, w, int(pos_wa[w]),
-                      int(pos_wb[w]))
+            k = wk[w] if fn.has_param else None
+            recipe = ("op", o0, e0, e1, fn, wa[w], wb[w], k, w, pos_wa[w], pos_wb[w])
         out.append(recipe)
     return out
 
