@@ -34,6 +34,10 @@ def _check_supported(fn: Op) -> None:
         raise UnsupportedOpError(
             f"tinygrad_value.compile: n-ary op {fn.name!r} is not supported "
             "(only sum and dot are n-ary)")
+    if fn.has_param and fn.arity != 1:
+        raise UnsupportedOpError(
+            f"tinygrad_value.compile: op {fn.name!r} has a constant and {fn.arity} inputs; "
+            "only one-input ops may carry a constant")
 
 
 def _children(order: list, topo: dict):
