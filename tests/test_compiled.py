@@ -323,6 +323,18 @@ def test_unknown_ops_raise_a_clear_error():
         tv.compile(node + 1.0)
 
 
+def test_nary_ops_other_than_sum_and_dot_raise_a_clear_error():
+    prod = ops.Op("prod", "prod", -1, lambda xp, *xs: xs[0] * xs[1],
+                  lambda xp, *args: (args[1], args[0]))
+    ops.OPS["prod"] = prod  # registered for this test only
+    try:
+        node = _make(6.0, prod, (tv.Value(2.0), tv.Value(3.0)))
+        with pytest.raises(TypeError, match="n-ary op 'prod' is not supported"):
+            tv.compile(node * 2.0)
+    finally:
+        del ops.OPS["prod"]
+
+
 def test_dot_is_a_sum_of_mul_products_in_the_table():
     """The replay evaluates dot with MUL's rules; this pins that the table agrees."""
     rng = np.random.default_rng(0)
