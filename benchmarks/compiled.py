@@ -194,7 +194,8 @@ def worker_digits(epochs: int, hidden: int, batch_size: int, lr: float, decay: f
             scores = [v.data for v in model(row)]
             correct += scores.index(max(scores)) == label
     return {"accuracy": correct / len(y_test), "train": train_s, "steps": steps,
-            "build": build_s, "compile": compile_s, "nodes": len(prog), "wall": time.perf_counter() - t_start,
+            "build": build_s, "compile": compile_s, "nodes": len(prog),
+            "wall": time.perf_counter() - t_start,
             "final_loss": sum(losses[-20:]) / 20}
 
 

@@ -186,7 +186,8 @@ WORKERS = {"demo": worker_demo, "torch_demo": worker_torch_demo, "chain": worker
 
 
 def _run(name: str, stdin: str = "", **kwargs) -> dict:
-    cmd = [sys.executable, "-m", "benchmarks.engine", "--worker", name, "--kwargs", json.dumps(kwargs)]
+    cmd = [sys.executable, "-m", "benchmarks.engine", "--worker", name,
+           "--kwargs", json.dumps(kwargs)]
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     done = subprocess.run(cmd, input=stdin, capture_output=True, text=True, cwd=root)
     if done.returncode != 0:
@@ -221,17 +222,17 @@ def measure(quick: bool = False) -> list[dict]:
     depth = 300 if quick else 450
     rows.append({"workload": f"chain of {depth} ops (mul, add, relu), forward+backward",
                  "ours": _run("chain", engine="ours", depth=depth, repeat=50)["seconds"],
-                 "micrograd": _run("chain", engine="micrograd", depth=depth, repeat=50).get("seconds")
-                 if have_mg else None, "torch": None})
+                 "micrograd": _run("chain", engine="micrograd", depth=depth,
+                                   repeat=50).get("seconds") if have_mg else None, "torch": None})
     n = 400
     rows.append({"workload": f"dot of {n} pairs: tv.dot vs micrograd sum of products",
                  "ours": _run("dot", engine="ours", n=n, repeat=200, nary=True)["seconds"],
-                 "micrograd": _run("dot", engine="micrograd", n=n, repeat=200, nary=False).get("seconds")
-                 if have_mg else None, "torch": None})
+                 "micrograd": _run("dot", engine="micrograd", n=n, repeat=200,
+                                   nary=False).get("seconds") if have_mg else None, "torch": None})
     rows.append({"workload": f"  sum of {n} products on both",
                  "ours": _run("dot", engine="ours", n=n, repeat=200, nary=False)["seconds"],
-                 "micrograd": _run("dot", engine="micrograd", n=n, repeat=200, nary=False).get("seconds")
-                 if have_mg else None, "torch": None})
+                 "micrograd": _run("dot", engine="micrograd", n=n, repeat=200,
+                                   nary=False).get("seconds") if have_mg else None, "torch": None})
     extra = {
         "bytes_ours": _run("bytes", engine="ours", n=100_000)["bytes_per_node"],
         "bytes_micrograd": _run("bytes", engine="micrograd", n=100_000).get("bytes_per_node")
@@ -251,7 +252,8 @@ def _ratio(a, b):
 
 
 def format_table(rows, extra) -> str:
-    lines = ["| workload | tinygrad-value | micrograd | speed-up vs micrograd | PyTorch | ours / PyTorch |",
+    lines = ["| workload | tinygrad-value | micrograd | speed-up vs micrograd | PyTorch "
+             "| ours / PyTorch |",
              "|---|---|---|---|---|---|"]
     for r in rows:
         ours, theirs, torch = r["ours"], r["micrograd"], r["torch"]

@@ -17,7 +17,8 @@ def parse_args(description: str, argv: Sequence[str] | None = None,
     """The flags every demo takes: ``--out DIR`` (default ``out/``) and ``--quick`` (a reduced run
     for CI); ``add`` may register more."""
     parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("--out", default=DEFAULT_OUT, help="folder for the pictures (default: out/)")
+    parser.add_argument("--out", default=DEFAULT_OUT,
+                        help="folder for the pictures (default: out/)")
     parser.add_argument("--quick", action="store_true", help="a reduced run, for tests and CI")
     if add is not None:
         add(parser)
@@ -148,7 +149,8 @@ def plot_decision_boundary(ax, model, X, y, resolution: int = 100, title: str = 
 
     ``model`` maps a list of input Values to one score (binary: class 1 when > 0) or to one
     logit per class (argmax); it may also be a ``Predictor`` (reused across calls). ``y`` holds
-    class indices, or -1/+1 labels for a binary model. ``classify`` may replace that rule: scores (N, k) -> labels (N,).
+    class indices, or -1/+1 labels for a binary model. ``classify`` may replace that rule:
+    scores (N, k) -> labels (N,).
     """
     import numpy as np
 

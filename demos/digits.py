@@ -2,12 +2,12 @@
 
     python -m demos.digits                 # writes out/digits_confusion.png, out/digits_errors.png
 
-1,797 images of 64 pixels; 360 are held out for testing. An MLP(64, [64, 10]) (He init) is trained on
-standardised pixels with softmax cross-entropy and Adam on mini-batches of a fixed size. Every number is still a
-``Value``; ``nn.fit(..., compiled=True)`` builds the loss graph of one batch once, on leaf
-Values for the pixels and the (one-hot) labels, and replays it with ``tv.compile`` for every
-batch. Prints the test accuracy; draws the confusion matrix and the misclassified digits.
-"""
+1,797 images of 64 pixels; 360 are held out for testing. An MLP(64, [64, 10]) (He init) is
+trained on standardised pixels with softmax cross-entropy and Adam on mini-batches of a fixed
+size. Every number is still a ``Value``; ``nn.fit(..., compiled=True)`` builds the loss graph of
+one batch once, on leaf Values for the pixels and the (one-hot) labels, and replays it with
+``tv.compile`` for every batch. Prints the test accuracy; draws the confusion matrix and the
+misclassified digits."""
 
 from __future__ import annotations
 

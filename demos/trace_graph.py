@@ -44,7 +44,8 @@ def main(argv: Sequence[str] | None = None) -> dict:
     tv.render_graph(o, path)  # tv.draw_dot(o) is the graphviz.Digraph; this renders it to SVG
     grads = {label: v.grad for label, v in nodes.items()}
     print(f"o = tanh(x1*w1 + x2*w2 + b) = {o.data:.4f}")
-    print("grads: " + ", ".join(f"d o/d {k} = {grads[k]:.4f}" for k in ("x1", "w1", "x2", "w2", "b")))
+    names = ("x1", "w1", "x2", "w2", "b")
+    print("grads: " + ", ".join(f"d o/d {k} = {grads[k]:.4f}" for k in names))
     print(f"wrote {path}")
     return {"svg": str(path), "output": o.data, "grads": grads}
 

@@ -76,7 +76,8 @@ def test_leaves_parameters_constants_and_output_look_different():
     y.backward()
     src = tv.draw_dot(y).source
     ids = ids_by_label(y)
-    const_id = next(f"v{i}" for i, v in enumerate(tv.topo_order(y)) if not v.label and not v.children)
+    const_id = next(f"v{i}" for i, v in enumerate(tv.topo_order(y))
+                    if not v.label and not v.children)
     fills = {k: re.search(r'fillcolor="([^"]+)"', node_line(src, i)).group(1)
              for k, i in [("input", ids["x"]), ("param", ids["layer1.neuron0.w[0]"]),
                           ("output", ids["y"]), ("const", const_id)]}

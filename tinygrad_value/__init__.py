@@ -2,12 +2,12 @@
 
 from .backward import topo_order
 from .compiled import compile
-from .gradcheck import GradcheckError, gradcheck
-from .ops import OPS, Op
-from .value import Value, dot, is_grad_enabled, no_grad, sum
 from .expr import ExprError
+from .gradcheck import GradcheckError, gradcheck
 from .html import BackpropPage, backprop_html
+from .ops import OPS, Op
 from .stepper import Step, backprop_steps, forward_steps, walkthrough
+from .value import Value, dot, is_grad_enabled, no_grad, sum
 from .viz import GraphTooLarge, GraphvizNotFound, draw_dot, render_graph
 
 __all__ = ["Value", "sum", "dot", "no_grad", "is_grad_enabled", "gradcheck", "GradcheckError",

@@ -1,4 +1,4 @@
-"""``python -m tinygrad_value step|graph|html EXPR``: step backprop in the terminal, draw it, or page it.
+"""``python -m tinygrad_value step|graph|html EXPR``: step backprop in a terminal, draw it, page it.
 
     python -m tinygrad_value step  "x=2.0; w=-3.0; b=6.88; n=x*w+b; o=n.tanh()"
     python -m tinygrad_value graph "x=2.0; y=x*x+x" -o graph.svg

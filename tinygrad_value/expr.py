@@ -1,4 +1,4 @@
-"""A tiny expression language for the CLI: ``x=2.0; w=-3.0; n=x*w; o=n.tanh()``, parsed, never eval'd.
+"""A tiny expression language for the CLI (``x=2.0; w=-3.0; n=x*w; o=n.tanh()``), never eval'd.
 
 Python's ``ast`` parses the text; this module then walks the tree and accepts only numbers,
 names, assignments to a name, ``+ - * / **``, unary ``-``/``+`` and the op-table functions,

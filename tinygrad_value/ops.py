@@ -5,7 +5,7 @@ eager engine, NumPy (plus a stable ``sigmoid``) for the compiled replay. The sam
 by ``backward()``, by the stepper and graph renderer (which show each local derivative), and by
 ``tinygrad_value.compile``; adding an op means adding one entry here, plus its ``Value`` method.
 
-Conventions, for an op with inputs ``a, b, ...``, optional constant parameter ``k`` and output ``out``:
+Conventions, for an op with inputs ``a, b, ...``, optional constant ``k`` and output ``out``:
 
 * ``forward(xp, a, [b], [k]) -> out``
 * ``local(xp, a, [b], [k], out) -> (∂out/∂a, ∂out/∂b, ...)``: one entry per child, evaluated at
@@ -82,7 +82,8 @@ def _check_pow(a, b):
     if a == 0 and b < 0:
         return f"{float(a)!r} ** {float(b)!r}: zero cannot be raised to a negative power"
     if a < 0 and not float(b).is_integer():
-        return f"({float(a)!r}) ** {float(b)!r}: a negative base to a fractional power is not a real number"
+        return (f"({float(a)!r}) ** {float(b)!r}: a negative base to a fractional power "
+                "is not a real number")
     return None
 
 
@@ -129,7 +130,8 @@ EXP = register(Op("exp", "exp", 1, lambda xp, a: xp.exp(a), lambda xp, a, out: (
                   doc="eᵃ; ∂/∂a = eᵃ"))
 LOG = register(Op("log", "log", 1, lambda xp, a: xp.log(a), lambda xp, a, out: (xp.divide(1.0, a),),
                   check=_check_log, doc="ln a; ∂/∂a = 1/a"))
-TANH = register(Op("tanh", "tanh", 1, lambda xp, a: xp.tanh(a), lambda xp, a, out: (1.0 - out * out,),
+TANH = register(Op("tanh", "tanh", 1, lambda xp, a: xp.tanh(a),
+                   lambda xp, a, out: (1.0 - out * out,),
                    doc="tanh a; ∂/∂a = 1 - tanh²a"))
 SIGMOID = register(Op("sigmoid", "sigmoid", 1, lambda xp, a: xp.sigmoid(a),
                       lambda xp, a, out: (out * (1.0 - out),),

@@ -13,9 +13,30 @@ from contextlib import contextmanager
 from typing import Iterator, Optional, Union
 
 from . import scalar_math as _sm
-from .ops import (ABS, ADD, DIV, DOT, EXP, LEAKY_RELU, LOG, MUL, NEG, POW, POWC, RELU,
-                  SIGMOID, SQRT, SUB, SUM, TANH, Op, _check_div, _check_log, _check_pow,
-                  _check_sqrt)
+from .ops import (
+    ABS,
+    ADD,
+    DIV,
+    DOT,
+    EXP,
+    LEAKY_RELU,
+    LOG,
+    MUL,
+    NEG,
+    POW,
+    POWC,
+    RELU,
+    SIGMOID,
+    SQRT,
+    SUB,
+    SUM,
+    TANH,
+    Op,
+    _check_div,
+    _check_log,
+    _check_pow,
+    _check_sqrt,
+)
 
 Number = Union[int, float]
 _Real = numbers.Real
@@ -86,7 +107,7 @@ class Value:
 
     @property
     def children(self) -> tuple:
-        """The op's inputs, in order, duplicates kept (``x*x`` has ``(x, x)``); ``()`` for a leaf."""
+        """The op's inputs in order, duplicates kept (``x*x`` has ``(x, x)``); ``()`` for a leaf."""
         fn = self._fn
         if fn is None:
             return ()

@@ -42,7 +42,7 @@ class GraphTooLarge(ValueError):
 
 
 class GraphvizNotFound(RuntimeError):
-    """graphviz's ``dot`` program is missing; ``source`` holds the DOT text, ``dot_path`` its file."""
+    """graphviz's ``dot`` is missing; ``source`` holds the DOT text, ``dot_path`` its file."""
 
     def __init__(self, message: str, source: str, dot_path: Path | None) -> None:
         super().__init__(message)
@@ -96,7 +96,7 @@ def node_kind(v: Value, root: Value) -> str:
 
 
 def cluster_prefix(label: str) -> str | None:
-    """``'layer1.neuron3'`` for ``'layer1.neuron3.w[0]'``; None for labels without a dotted prefix."""
+    """``'layer1.neuron3'`` for ``'layer1.neuron3.w[0]'``; None without a dotted prefix."""
     if "." not in label:
         return None
     try:
