@@ -20,13 +20,12 @@ garbage slows everything else in a process). Run: ``python -m benchmarks.compile
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
 import statistics
-import subprocess
 import sys
 import time
+
+from benchmarks._harness import have, run_worker
+from benchmarks._harness import main as harness_main
 
 LR = 0.01
 ALPHA = 1e-4
@@ -204,20 +203,10 @@ WORKERS = {"ours": worker_ours, "micrograd": worker_micrograd, "torch": worker_t
 
 
 def _run(name: str, **kwargs) -> dict:
-    cmd = [sys.executable, "-m", "benchmarks.compiled", "--worker", name,
-           "--kwargs", json.dumps(kwargs)]
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    done = subprocess.run(cmd, capture_output=True, text=True, cwd=root, check=False)
-    if done.returncode != 0:
-        lines = done.stderr.strip().splitlines()
-        return {"error": lines[-1] if lines else "failed"}
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return run_worker("benchmarks.compiled", name, **kwargs)
 
 
-def _have(module: str) -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec(module) is not None
+_have = have
 
 
 def _best(runs: list) -> dict:
@@ -280,20 +269,13 @@ def format_table(r: dict) -> str:
     return "\n".join(lines)
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="fewer repetitions (CI, < 60 s)")
-    parser.add_argument("--worker", help=argparse.SUPPRESS)
-    parser.add_argument("--kwargs", default="{}", help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    if args.worker:
-        print(json.dumps(WORKERS[args.worker](**json.loads(args.kwargs))))
-        return 0
-    print("Compiled replay, tv.compile (median step time, best of alternating runs; each engine "
-          "in its own process)")
-    print(format_table(measure(args.quick)))
-    return 0
+def report(quick: bool) -> str:
+    return ("Compiled replay, tv.compile (median step time, best of alternating runs; each "
+            "engine in its own process)\n" + format_table(measure(quick)))
 
+
+def main(argv=None) -> int:
+    return harness_main(argv, __doc__, WORKERS, report)
 
 if __name__ == "__main__":
     sys.exit(main())

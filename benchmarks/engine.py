@@ -6,14 +6,14 @@ form reference cycles) never slows another's. Run: ``python -m benchmarks.engine
 
 from __future__ import annotations
 
-import argparse
 import gc
 import json
-import os
 import statistics
-import subprocess
 import sys
 import time
+
+from benchmarks._harness import have, run_worker
+from benchmarks._harness import main as harness_main
 
 DEMO_STEPS = 6
 
@@ -186,19 +186,10 @@ WORKERS = {"demo": worker_demo, "torch_demo": worker_torch_demo, "chain": worker
 
 
 def _run(name: str, stdin: str = "", **kwargs) -> dict:
-    cmd = [sys.executable, "-m", "benchmarks.engine", "--worker", name,
-           "--kwargs", json.dumps(kwargs)]
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    done = subprocess.run(cmd, input=stdin, capture_output=True, text=True, cwd=root)
-    if done.returncode != 0:
-        return {"error": done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "failed"}
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return run_worker("benchmarks.engine", name, stdin, **kwargs)
 
 
-def _have(module: str) -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec(module) is not None
+_have = have
 
 
 def measure(quick: bool = False) -> list[dict]:
@@ -272,20 +263,14 @@ def format_table(rows, extra) -> str:
     return "\n".join(lines)
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="fewer repetitions (CI)")
-    parser.add_argument("--worker", help=argparse.SUPPRESS)
-    parser.add_argument("--kwargs", default="{}", help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    if args.worker:
-        print(json.dumps(WORKERS[args.worker](**json.loads(args.kwargs))))
-        return 0
-    rows, extra = measure(args.quick)
-    print("Eager engine (median step time; each engine in its own process)")
-    print(format_table(rows, extra))
-    return 0
+def report(quick: bool) -> str:
+    rows, extra = measure(quick)
+    return ("Eager engine (median step time; each engine in its own process)\n"
+            + format_table(rows, extra))
 
+
+def main(argv=None) -> int:
+    return harness_main(argv, __doc__, WORKERS, report)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -50,6 +50,16 @@ def _inputs(name):
     return st.tuples(*[_floats(lo, hi) for lo, hi in DOMAINS[name]])
 
 
+def _draw_inputs(name, data):
+    """Inputs inside the op's domain and 1e-3 away from its kinks, plus its parameter."""
+    xs = list(data.draw(_inputs(name)))
+    k = data.draw(st.sampled_from(PARAMS[name])) if OPS[name].has_param else None
+    for x in xs:
+        for kink in KINKS.get(name, []):
+            assume(abs(x - kink) > 1e-3)
+    return xs, k
+
+
 def _apply(op, xs, k):
     """The op applied with the scalar namespace, as the table states it."""
     return op.forward(scalar_math, *xs, k) if op.has_param else op.forward(scalar_math, *xs)
@@ -60,11 +70,7 @@ def _apply(op, xs, k):
 @given(data=st.data())
 def test_local_derivatives_match_central_differences(name, data):
     op = OPS[name]
-    xs = list(data.draw(_inputs(name)))
-    k = data.draw(st.sampled_from(PARAMS[name])) if op.has_param else None
-    for x in xs:
-        for kink in KINKS.get(name, []):
-            assume(abs(x - kink) > 1e-3)
+    xs, k = _draw_inputs(name, data)
     out = _apply(op, xs, k)
     local = op.local_scalar(tuple(xs), k, out)
     assert len(local) == len(xs)
@@ -99,11 +105,7 @@ def test_value_method_agrees_with_table_and_gradcheck(name, data):
     """The hand-written forward in Value equals the table's forward, records the right op,
     and backward through it passes gradcheck."""
     op = OPS[name]
-    xs = list(data.draw(_inputs(name)))
-    k = data.draw(st.sampled_from(PARAMS[name])) if op.has_param else None
-    for x in xs:
-        for kink in KINKS.get(name, []):
-            assume(abs(x - kink) > 1e-3)
+    xs, k = _draw_inputs(name, data)
     vals = [tv.Value(x) for x in xs]
     out = _value_call(name, vals, k)
     assert out._fn is op

@@ -73,6 +73,19 @@ def topo_order(root) -> List:
     return order
 
 
+def start_backward(root) -> List:
+    """What every backward pass does first: reset interior grads, seed ``root.grad += 1``.
+
+    Returns the topological order. A leaf root simply accumulates 1, as in PyTorch.
+    """
+    order = topo_order(root)
+    for node in order:
+        if node._fn is not None:
+            node.grad = 0.0
+    root.grad += 1.0
+    return order
+
+
 def backward(root) -> None:
     """Fill ``.grad`` with d(root)/d(node) for every node of root's graph.
 
@@ -81,11 +94,7 @@ def backward(root) -> None:
     topological order, each child receives ``local × upstream``, ``local`` from the op table.
     """
     with gc_paused():
-        order = topo_order(root)
-        for node in order:
-            if node._fn is not None:
-                node.grad = 0.0
-        root.grad += 1.0
+        order = start_backward(root)
         sm = scalar_math
         for node in reversed(order):
             fn = node._fn

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import NamedTuple, Union
 
-from .backward import topo_order
+from .backward import start_backward, topo_order
 from .value import Value
 
 Formatter = Union[str, Callable[[float], str], None]
@@ -59,11 +59,7 @@ def backprop_steps(root: Value) -> Iterator[Step]:
     (so a leaf root accumulates, as in ``backward``). Exhausting the iterator leaves every
     ``.grad`` equal to what ``root.backward()`` gives. Stopping early leaves a partial pass.
     """
-    order = topo_order(root)
-    for node in order:
-        if node._fn is not None:
-            node.grad = 0.0
-    root.grad += 1.0
+    order = start_backward(root)
     for node in reversed(order):
         fn = node._fn
         if fn is None:
