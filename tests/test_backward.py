@@ -182,3 +182,41 @@ def test_gradcheck_restores_grads_even_of_captured_leaves():
     x = tv.Value(1.0)
     tv.gradcheck(lambda v: v[0] * w, [x])
     assert w.grad == 0.0 and x.grad == 0.0
+
+
+def test_no_grad_in_one_thread_does_not_affect_another():
+    """A drawing thread inside no_grad() must not turn the training thread's nodes into leaves."""
+    import threading
+
+    inside = threading.Event()
+    release = threading.Event()
+
+    def drawer():
+        with tv.no_grad():
+            assert not tv.is_grad_enabled()
+            inside.set()
+            release.wait(5)
+
+    t = threading.Thread(target=drawer)
+    t.start()
+    try:
+        assert inside.wait(5)
+        assert tv.is_grad_enabled()
+        x = tv.Value(2.0)
+        y = (x * 3 + 1).relu()
+        assert y.children and y.op == "ReLU"
+        y.backward()
+        assert x.grad == 3.0
+    finally:
+        release.set()
+        t.join()
+    assert tv.is_grad_enabled()
+
+
+def test_nested_no_grad():
+    with tv.no_grad():
+        with tv.no_grad():
+            pass
+        assert not tv.is_grad_enabled()
+        assert (tv.Value(1.0) * 2).children == ()
+    assert tv.is_grad_enabled()

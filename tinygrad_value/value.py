@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import threading
 from contextlib import contextmanager
 from typing import Iterator, Optional, Union
 
@@ -40,24 +41,43 @@ from .ops import (
 
 Number = Union[int, float]
 _Real = numbers.Real
+# Grad mode is per thread, as in PyTorch: a drawing thread inside ``no_grad()`` must not turn
+# the training thread's nodes into leaves. The hot path reads one global: it is True while no
+# thread at all is inside ``no_grad()``; only then do operators ask which thread they are on.
 _GRAD_ENABLED = True
+_no_grad_depth: dict = {}  # thread ident -> nesting depth of no_grad() in that thread
+_no_grad_lock = threading.Lock()
+
+
+def _recording() -> bool:
+    """Slow path of the grad-mode check, used while some thread is inside ``no_grad()``."""
+    return threading.get_ident() not in _no_grad_depth
 
 
 @contextmanager
 def no_grad() -> Iterator[None]:
-    """Inside this block, operations on Values record nothing: each result is a leaf."""
+    """Inside this block (in this thread), operations on Values record nothing: each result is
+    a leaf."""
     global _GRAD_ENABLED
-    previous = _GRAD_ENABLED
-    _GRAD_ENABLED = False
+    me = threading.get_ident()
+    with _no_grad_lock:
+        _no_grad_depth[me] = _no_grad_depth.get(me, 0) + 1
+        _GRAD_ENABLED = False
     try:
         yield
     finally:
-        _GRAD_ENABLED = previous
+        with _no_grad_lock:
+            depth = _no_grad_depth[me] - 1
+            if depth:
+                _no_grad_depth[me] = depth
+            else:
+                del _no_grad_depth[me]
+            _GRAD_ENABLED = not _no_grad_depth
 
 
 def is_grad_enabled() -> bool:
-    """True unless inside ``no_grad()``."""
-    return _GRAD_ENABLED
+    """True unless this thread is inside ``no_grad()``."""
+    return _GRAD_ENABLED or _recording()
 
 
 def _domain_error(message: str, *operands: "Value") -> ValueError:
@@ -142,7 +162,7 @@ class Value:
         out.data = self.data + other.data
         out.grad = 0.0
         out.label = ""
-        if _GRAD_ENABLED:
+        if _GRAD_ENABLED or _recording():
             out._a = self
             out._b = other
             out._fn = ADD
@@ -164,7 +184,7 @@ class Value:
         out.data = self.data * other.data
         out.grad = 0.0
         out.label = ""
-        if _GRAD_ENABLED:
+        if _GRAD_ENABLED or _recording():
             out._a = self
             out._b = other
             out._fn = MUL
@@ -250,7 +270,7 @@ class Value:
         out.data = x if x > 0 else 0.0
         out.grad = 0.0
         out.label = ""
-        if _GRAD_ENABLED:
+        if _GRAD_ENABLED or _recording():
             out._a = self
             out._fn = RELU
         else:
@@ -304,7 +324,7 @@ def _make(data: float, fn: Op, a, b=None, arg: Optional[float] = None) -> Value:
     out.data = data
     out.grad = 0.0
     out.label = ""
-    if _GRAD_ENABLED:
+    if _GRAD_ENABLED or _recording():
         out._a = a
         out._b = b
         out._fn = fn
