@@ -33,10 +33,6 @@ from .ops import (
     SUM,
     TANH,
     Op,
-    _check_div,
-    _check_log,
-    _check_pow,
-    _check_sqrt,
 )
 
 Number = Union[int, float]
@@ -84,6 +80,17 @@ def _domain_error(message: str, *operands: "Value") -> ValueError:
     names = [v.label for v in operands if v.label]
     where = f" (node {', '.join(repr(n) for n in names)})" if names else ""
     return ValueError(message + where)
+
+
+def _require(fn: Op, *operands: "Value", param: Optional[float] = None) -> None:
+    """Raise the table's domain error for ``fn`` (its ``check``) if the operands are outside
+    its domain: the domain is stated once, in ops.py."""
+    args = [v.data for v in operands]
+    if param is not None:
+        args.append(param)
+    problem = fn.check(*args)
+    if problem:
+        raise _domain_error(problem, *operands)
 
 
 class Value:
@@ -213,8 +220,7 @@ class Value:
             other = _lift(other)
             if other is None:
                 return NotImplemented
-        if other.data == 0:
-            raise _domain_error(_check_div(self.data, other.data), self, other)
+        _require(DIV, self, other)
         return _make(self.data / other.data, DIV, self, other)
 
     def __rtruediv__(self, other):
@@ -229,16 +235,12 @@ class Value:
 
     def __pow__(self, other):
         if type(other) is Value:
-            problem = _check_pow(self.data, other.data)
-            if problem:
-                raise _domain_error(problem, self, other)
+            _require(POW, self, other)
             return _make(_sm.power(self.data, other.data), POW, self, other)
         if not isinstance(other, _Real):
             return NotImplemented
         k = float(other)
-        problem = _check_pow(self.data, k)
-        if problem:
-            raise _domain_error(problem, self)
+        _require(POWC, self, param=k)
         return _make(_sm.power(self.data, k), POWC, self, None, k)
 
     def __rpow__(self, other):
@@ -253,8 +255,7 @@ class Value:
 
     def log(self) -> "Value":
         """Natural log; ValueError for inputs <= 0."""
-        if self.data <= 0:
-            raise _domain_error(_check_log(self.data), self)
+        _require(LOG, self)
         return _make(math.log(self.data), LOG, self)
 
     def tanh(self) -> "Value":
@@ -285,8 +286,7 @@ class Value:
         return _make(x if x > 0 else k * x, LEAKY_RELU, self, None, k)
 
     def sqrt(self) -> "Value":
-        if self.data < 0:
-            raise _domain_error(_check_sqrt(self.data), self)
+        _require(SQRT, self)
         return _make(math.sqrt(self.data), SQRT, self)
 
     def abs(self) -> "Value":
@@ -366,10 +366,7 @@ def sum(values) -> Value:  # noqa: A001 - tv.sum is the public name
     children = tuple(as_value(v) for v in values)
     if not children:
         return Value(0.0)
-    total = 0.0
-    for c in children:
-        total += c.data
-    return _make(total, SUM, children)
+    return _make(SUM.forward(_sm, *[c.data for c in children]), SUM, children)
 
 
 def dot(xs, ws) -> Value:
@@ -380,7 +377,5 @@ def dot(xs, ws) -> Value:
         raise ValueError(f"dot needs two sequences of equal length, got {len(xs)} and {len(ws)}")
     if not xs:
         return Value(0.0)
-    total = 0.0
-    for x, w in zip(xs, ws):
-        total += x.data * w.data
-    return _make(total, DOT, tuple(xs) + tuple(ws))
+    children = tuple(xs) + tuple(ws)
+    return _make(DOT.forward(_sm, *[c.data for c in children]), DOT, children)
