@@ -26,6 +26,23 @@ def run_worker(module: str, name: str, stdin: str = "", **kwargs) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def moons():
+    """micrograd's demo data: make_moons(n_samples=100, noise=0.1, random_state=1), y in {-1, 1}."""
+    from sklearn.datasets import make_moons
+
+    X, y = make_moons(n_samples=100, noise=0.1, random_state=1)
+    return X.tolist(), (y * 2 - 1).tolist()
+
+
+def svm_loss(model, inputs, y, alpha: float = 1e-4):
+    """micrograd's notebook loss: mean(relu(1 - yᵢ·scoreᵢ)) + α·Σp², written as it writes it."""
+    scores = list(map(model, inputs))
+    losses = [(1 + -yi * scorei).relu() for yi, scorei in zip(y, scores)]
+    data_loss = sum(losses) * (1.0 / len(losses))
+    reg_loss = alpha * sum(p * p for p in model.parameters())
+    return data_loss + reg_loss
+
+
 def have(module: str) -> bool:
     return importlib.util.find_spec(module) is not None
 

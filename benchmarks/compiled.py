@@ -24,28 +24,11 @@ import statistics
 import sys
 import time
 
-from benchmarks._harness import have, run_worker
+from benchmarks._harness import have, moons, run_worker, svm_loss
 from benchmarks._harness import main as harness_main
 
 LR = 0.01
 ALPHA = 1e-4
-
-
-def _moons():
-    """micrograd's demo data: make_moons(n_samples=100, noise=0.1, random_state=1), y in {-1, 1}."""
-    from sklearn.datasets import make_moons
-
-    X, y = make_moons(n_samples=100, noise=0.1, random_state=1)
-    return X.tolist(), (y * 2 - 1).tolist()
-
-
-def _svm_loss(model, inputs, y, sum_=sum):
-    """micrograd's notebook loss: mean(relu(1 - yᵢ·scoreᵢ)) + α·Σp²."""
-    scores = list(map(model, inputs))
-    losses = [(1 + -yi * scorei).relu() for yi, scorei in zip(y, scores)]
-    data_loss = sum_(losses) * (1.0 / len(losses))
-    reg_loss = ALPHA * sum_(p * p for p in model.parameters())
-    return data_loss + reg_loss
 
 
 def _median_step(step, steps: int, warmup: int = 0) -> float:
@@ -65,13 +48,13 @@ def worker_ours(steps: int) -> dict:
     import nn
     import tinygrad_value as tv
 
-    X, y = _moons()
+    X, y = moons()
     random.seed(1337)
     model = nn.MLP(2, [16, 16, 1])
     params = model.parameters()
     inputs = [list(map(tv.Value, row)) for row in X]
     t0 = time.perf_counter()
-    total = _svm_loss(model, inputs, y)
+    total = svm_loss(model, inputs, y)
     build = time.perf_counter() - t0
     t0 = time.perf_counter()
     prog = tv.compile(total)
@@ -96,12 +79,12 @@ def worker_micrograd(steps: int) -> dict:
     from micrograd.engine import Value
     from micrograd.nn import MLP
 
-    X, y = _moons()
+    X, y = moons()
     random.seed(1337)
     model = MLP(2, [16, 16, 1])
 
     def step():
-        total = _svm_loss(model, [list(map(Value, row)) for row in X], y)
+        total = svm_loss(model, [list(map(Value, row)) for row in X], y)
         model.zero_grad()
         total.backward()
         for p in model.parameters():
@@ -114,7 +97,7 @@ def worker_torch(steps: int) -> dict:
     import torch
 
     torch.set_num_threads(1)
-    X_list, y_list = _moons()
+    X_list, y_list = moons()
     X = torch.tensor(X_list, dtype=torch.float64)
     y = torch.tensor(y_list, dtype=torch.float64).reshape(-1, 1)
     torch.manual_seed(0)
@@ -206,9 +189,6 @@ def _run(name: str, **kwargs) -> dict:
     return run_worker("benchmarks.compiled", name, **kwargs)
 
 
-_have = have
-
-
 def _best(runs: list) -> dict:
     """The run with the smallest median: the one least disturbed by other work on the machine."""
     ok = [r for r in runs if "seconds" in r]
@@ -218,7 +198,7 @@ def _best(runs: list) -> dict:
 def measure(quick: bool = False) -> dict:
     # ours and PyTorch alternate, best of a few rounds each, so a busy moment cannot decide
     # the ratio between them
-    have_torch = _have("torch")
+    have_torch = have("torch")
     ours_runs, torch_runs = [], []
     for _ in range(2 if quick else 3):
         ours_runs.append(_run("ours", steps=50 if quick else 200))
@@ -226,7 +206,7 @@ def measure(quick: bool = False) -> dict:
             torch_runs.append(_run("torch", steps=100 if quick else 400))
     results = {"ours": _best(ours_runs),
                "torch": _best(torch_runs) if have_torch else {"error": "torch not installed"}}
-    results["micrograd"] = (_run("micrograd", steps=2 if quick else 4) if _have("micrograd")
+    results["micrograd"] = (_run("micrograd", steps=2 if quick else 4) if have("micrograd")
                             else {"error": "micrograd not installed"})
     results["digits"] = _run("digits", epochs=20, hidden=64, batch_size=64, lr=0.01, decay=0.0)
     return results

@@ -12,18 +12,10 @@ import statistics
 import sys
 import time
 
-from benchmarks._harness import have, run_worker
+from benchmarks._harness import have, moons, run_worker, svm_loss
 from benchmarks._harness import main as harness_main
 
 DEMO_STEPS = 6
-
-
-def _moons():
-    """micrograd's demo data: make_moons(n_samples=100, noise=0.1, random_state=1), y in {-1, 1}."""
-    from sklearn.datasets import make_moons
-
-    X, y = make_moons(n_samples=100, noise=0.1, random_state=1)
-    return X.tolist(), (y * 2 - 1).tolist()
 
 
 def _value_class(engine: str):
@@ -56,12 +48,7 @@ def worker_demo(engine: str, gc_on: bool, steps: int) -> dict:
     model = mnn.MLP(2, [16, 16, 1])
 
     def loss():
-        inputs = [list(map(Value, xrow)) for xrow in X]
-        scores = list(map(model, inputs))
-        losses = [(1 + -yi * scorei).relu() for yi, scorei in zip(y, scores)]
-        data_loss = sum(losses) * (1.0 / len(losses))
-        reg_loss = 1e-4 * sum((p * p for p in model.parameters()))
-        return data_loss + reg_loss
+        return svm_loss(model, [list(map(Value, xrow)) for xrow in X], y)
 
     if not gc_on:
         gc.disable()
@@ -189,21 +176,18 @@ def _run(name: str, stdin: str = "", **kwargs) -> dict:
     return run_worker("benchmarks.engine", name, stdin, **kwargs)
 
 
-_have = have
-
-
 def measure(quick: bool = False) -> list[dict]:
     steps = 3 if quick else DEMO_STEPS
-    data = json.dumps(_moons())
+    data = json.dumps(moons())
     rows = []
-    have_mg = _have("micrograd")
+    have_mg = have("micrograd")
     mg = {}
     if have_mg:
         mg["gc"] = _run("demo", data, engine="micrograd", gc_on=True, steps=steps)
         mg["nogc"] = _run("demo", data, engine="micrograd", gc_on=False, steps=steps)
     ours = _run("demo", data, engine="ours", gc_on=True, steps=steps)
     ours_nogc = _run("demo", data, engine="ours", gc_on=False, steps=steps)
-    torch = _run("torch_demo", data, steps=steps) if _have("torch") else {"error": "no torch"}
+    torch = _run("torch_demo", data, steps=steps) if have("torch") else {"error": "no torch"}
     rows.append({"workload": "micrograd demo step (MLP 2-16-16-1, 100 moons, SVM+L2, SGD)",
                  "ours": ours.get("seconds"), "micrograd": mg.get("gc", {}).get("seconds"),
                  "torch": torch.get("seconds")})

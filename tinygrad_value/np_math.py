@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import numpy as np
 
-inf = np.inf
 nan = np.nan
 
 exp = np.exp

@@ -46,7 +46,7 @@ class Program:
         m = p["size"]
         self._V = np.zeros(m)
         self._G = np.zeros(m)
-        self._C = np.zeros(p["nedge"])
+        self._C = np.zeros(len(p["edge_local"]))  # one gradient contribution per edge
         nterm = len(p["coef"])
         self._TA = np.zeros(nterm)
         self._TB = np.zeros(nterm)
@@ -57,9 +57,6 @@ class Program:
         self._where: dict = {}  # folded node -> where its terms are (see _absorbed)
         # one-node levels run on floats (``narrow_levels=False``: everything vectorised, for tests)
         self._narrow = narrow.plan(p) if narrow_levels else [None] * len(p["steps"])
-        for i, recipe in enumerate(self._narrow):  # a level runs one way or the other
-            if recipe is not None:
-                p["steps"][i] = None
 
     def __len__(self) -> int:
         """Number of nodes in the compiled graph."""
@@ -214,7 +211,7 @@ class Program:
         if s >= 0:
             return float(self._V[s])
         root, start, size, sign = self._absorbed(k)
-        t0 = self._p["group_term_start"][root] + start
+        t0 = int(self._p["g_first"][self._p["slot"][root]]) + start
         t1 = t0 + size
         terms = (MUL.forward(np_math, self._TA[t0:t1], self._TB[t0:t1])
                  * self._p["coef"][t0:t1]).tolist()

@@ -65,13 +65,12 @@ def _children(order: list, topo: dict):
     return kids, uses
 
 
-def _levels(order: list, kids: list, groups: dict):
+def _levels(order: list, kids: list, groups: dict, op_number: dict):
     """Level (1 + deepest input) and kind (0: group root, 1 + op number: elementwise) of every
     node that keeps a slot; folded nodes are skipped."""
     n = len(order)
     level = [0] * n
     kind = [0] * n
-    op_number = {name: i for i, name in enumerate(OPS)}
     kept = []
     for k, node in enumerate(order):
         fn = node._fn
@@ -93,7 +92,7 @@ def _levels(order: list, kids: list, groups: dict):
             for c in kids[k]:
                 if level[c] > deepest:
                     deepest = level[c]
-            kind[k] = 1 + op_number[fn.name]
+            kind[k] = 1 + op_number[fn]
         level[k] = deepest + 1
         kept.append(k)
     return level, kind, kept
@@ -110,7 +109,9 @@ def build(root) -> dict:
     topo = {node: k for k, node in enumerate(order)}
     kids, uses = _children(order, topo)
     groups = fold(order, kids, uses)
-    level, kind, kept = _levels(order, kids, groups)
+    ops_by_number = list(OPS.values())
+    level, kind, kept = _levels(order, kids, groups,
+                                {fn: i for i, fn in enumerate(ops_by_number)})
 
     # slots: leaves, then the constant 1.0, then kept nodes sorted by (level, kind, topo)
     leaves = [k for k, node in enumerate(order) if node._fn is None]
@@ -133,7 +134,6 @@ def build(root) -> dict:
     ea_cons, ea_slot, eb_cons, eb_slot = [], [], [], []
     w_a, w_b, w_k, w_slot = [], [], [], []
     wb_dst, wb_cons, wb_which = [], [], []
-    group_term_start = {}
     g_first = np.zeros(m, dtype=np.int64)  # each kept group's terms: [g_first, g_end)
     g_end = np.zeros(m, dtype=np.int64)
     g_signed_zero = np.zeros(m, dtype=bool)
@@ -141,7 +141,6 @@ def build(root) -> dict:
         k = slot_topo[s_]
         g = groups.get(k)
         if g is not None:
-            group_term_start[k] = len(t_coef)
             g_first[s_] = len(t_coef)
             if not g.from_zero:
                 g_signed_zero[s_] = True
@@ -198,7 +197,6 @@ def build(root) -> dict:
     coef = np.array(t_coef, dtype=np.float64)
     negs = np.concatenate([[0], np.cumsum(coef < 0)]).tolist()
     ew_index = dict(zip(w_slot, range(nw)))
-    ops_by_number = list(OPS.values())
     steps = []  # steps[L - 1] for level L: (s0, s1, e0, e1, group, elementwise steps)
     for L in range(1, top + 1):
         o0, o1 = lstart[L], lstart[L + 1]
@@ -221,8 +219,8 @@ def build(root) -> dict:
         steps.append((o0, o1, estart[L], estart[L + 1], group, ews))
 
     return dict(
-        order=order, topo=topo, groups=groups, group_term_start=group_term_start,
-        slot=slot, slot_topo=slot_topo, leaves=[order[k] for k in leaves], one=one, size=m,
+        order=order, topo=topo, groups=groups,
+        slot=slot, slot_topo=slot_topo, leaves=[order[k] for k in leaves], size=m,
         root_slot=sl[n - 1], steps=steps,
         level0=(0, lstart[1], estart[0], estart[1]) if top else (0, m, 0, len(e_dst)),
         g_first=g_first, g_end=g_end, g_signed_zero=g_signed_zero,
@@ -230,5 +228,4 @@ def build(root) -> dict:
         pos_tb=pos[nterm:2 * nterm], wa=_i64(w_a), wb=_i64(w_b),
         wk=np.array(w_k, dtype=np.float64), pos_wa=pos[2 * nterm:2 * nterm + nw], pos_wb=pos_wb,
         edge_local=dst_sorted - _i64(lstart)[slot_level_arr[dst_sorted]],
-        nedge=len(e_dst),
     )

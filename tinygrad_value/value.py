@@ -82,15 +82,6 @@ def _domain_error(message: str, *operands: "Value") -> ValueError:
     return ValueError(message + where)
 
 
-def _require(fn: Op, *operands: "Value", param: Optional[float] = None) -> None:
-    """Raise the table's domain error for ``fn`` (its ``check``) if the operands are outside
-    its domain: the domain is stated once, in ops.py."""
-    args = [v.data for v in operands]
-    if param is not None:
-        args.append(param)
-    problem = fn.check(*args)
-    if problem:
-        raise _domain_error(problem, *operands)
 
 
 class Value:
@@ -220,7 +211,9 @@ class Value:
             other = _lift(other)
             if other is None:
                 return NotImplemented
-        _require(DIV, self, other)
+        problem = DIV.check(self.data, other.data)  # the domain is stated once, in ops.py
+        if problem:
+            raise _domain_error(problem, self, other)
         return _make(self.data / other.data, DIV, self, other)
 
     def __rtruediv__(self, other):
@@ -235,12 +228,16 @@ class Value:
 
     def __pow__(self, other):
         if type(other) is Value:
-            _require(POW, self, other)
+            problem = POW.check(self.data, other.data)
+            if problem:
+                raise _domain_error(problem, self, other)
             return _make(_sm.power(self.data, other.data), POW, self, other)
         if not isinstance(other, _Real):
             return NotImplemented
         k = float(other)
-        _require(POWC, self, param=k)
+        problem = POWC.check(self.data, k)
+        if problem:
+            raise _domain_error(problem, self)
         return _make(_sm.power(self.data, k), POWC, self, None, k)
 
     def __rpow__(self, other):
@@ -255,7 +252,9 @@ class Value:
 
     def log(self) -> "Value":
         """Natural log; ValueError for inputs <= 0."""
-        _require(LOG, self)
+        problem = LOG.check(self.data)
+        if problem:
+            raise _domain_error(problem, self)
         return _make(math.log(self.data), LOG, self)
 
     def tanh(self) -> "Value":
@@ -286,7 +285,9 @@ class Value:
         return _make(x if x > 0 else k * x, LEAKY_RELU, self, None, k)
 
     def sqrt(self) -> "Value":
-        _require(SQRT, self)
+        problem = SQRT.check(self.data)
+        if problem:
+            raise _domain_error(problem, self)
         return _make(math.sqrt(self.data), SQRT, self)
 
     def abs(self) -> "Value":
