@@ -173,3 +173,17 @@ def test_declared_constant_locals_equal_the_rule(name, data):
     xs = data.draw(_inputs(name))
     out = _apply(op, xs, None)
     assert op.local_scalar(tuple(xs), None, out) == op.constant_local
+
+
+@pytest.mark.parametrize("name", [n for n, op in sorted(OPS.items()) if op.linear])
+@settings(max_examples=30, deadline=None)
+@given(data=st.data())
+def test_declared_linear_ops_have_unit_coefficients(name, data):
+    """The compiled replay folds ``linear`` ops into sums Σ cᵢ·childᵢ with cᵢ = ±1 read from
+    ``local``: the declaration must match the rule at any inputs."""
+    op = OPS[name]
+    xs = data.draw(_inputs(name))
+    out = _apply(op, xs, None)
+    coefs = op.local_scalar(tuple(xs), None, out)
+    assert all(c in (1.0, -1.0) for c in coefs)
+    assert out == pytest.approx(sum(c * x for c, x in zip(coefs, xs)))

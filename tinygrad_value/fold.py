@@ -14,9 +14,8 @@ a group that was folded remembers where its terms went, so its value and gradien
 from __future__ import annotations
 
 from . import scalar_math
-from .ops import DOT, MUL, OPS, Op
+from .ops import DOT, MUL, Op
 
-LINEAR = ("add", "sub", "neg", "sum")  # local derivatives are constants: out = Σ cᵢ·childᵢ
 PRODUCTS = (MUL, DOT)  # out = Σ aᵢ·bᵢ; evaluated with MUL's forward and local rules
 
 
@@ -66,7 +65,6 @@ def fold(order: list, kids: list, uses: list) -> dict:
     groups: dict = {}
     get = groups.get
     cache: dict = {}
-    linear = {OPS[name] for name in LINEAR}
     for k, node in enumerate(order):
         fn = node._fn
         if fn is None:
@@ -78,9 +76,9 @@ def fold(order: list, kids: list, uses: list) -> dict:
             h = len(ch) // 2
             groups[k] = _Group(k, [(1.0, ch[i], ch[h + i], k, i, k, h + i) for i in range(h)],
                                True)
-        elif fn in linear:
+        elif fn.linear:  # out = Σ cᵢ·childᵢ (declared in the op table)
             coefs = _linear_coefs(fn, len(ch), cache)
-            me = _Group(k, None, fn.name == "sum")
+            me = _Group(k, None, fn.arity == -1)  # n-ary forwards add from 0.0
             terms = []
             s = 0
             for c, co in zip(ch, coefs):

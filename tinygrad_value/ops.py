@@ -37,6 +37,9 @@ class Op:
     # Set when ``local`` returns the same constants whatever the inputs (add, sub, neg): the
     # eager backward then skips calling it. Tests check the two agree.
     constant_local: Optional[tuple] = None
+    # Set when out = Σ cᵢ·childᵢ with constant cᵢ = ±1 (add, sub, neg, sum): the compiled replay
+    # folds chains of such ops into one segment sum.
+    linear: bool = False
 
     def __repr__(self) -> str:
         return f"Op({self.name!r})"
@@ -102,16 +105,16 @@ def _check_sqrt(a):
 # --- the table ---------------------------------------------------------------------------------
 
 ADD = register(Op("add", "+", 2, lambda xp, a, b: a + b, lambda xp, a, b, out: (1.0, 1.0),
-                  doc="a + b; ∂/∂a = 1, ∂/∂b = 1", constant_local=(1.0, 1.0)))
+                  doc="a + b; ∂/∂a = 1, ∂/∂b = 1", constant_local=(1.0, 1.0), linear=True))
 SUB = register(Op("sub", "-", 2, lambda xp, a, b: a - b, lambda xp, a, b, out: (1.0, -1.0),
-                  doc="a - b; ∂/∂a = 1, ∂/∂b = -1", constant_local=(1.0, -1.0)))
+                  doc="a - b; ∂/∂a = 1, ∂/∂b = -1", constant_local=(1.0, -1.0), linear=True))
 MUL = register(Op("mul", "*", 2, lambda xp, a, b: a * b, lambda xp, a, b, out: (b, a),
                   doc="a · b; ∂/∂a = b, ∂/∂b = a"))
 DIV = register(Op("div", "/", 2, lambda xp, a, b: xp.divide(a, b),
                   lambda xp, a, b, out: (xp.divide(1.0, b), -xp.divide(out, b)),
                   check=_check_div, doc="a / b; ∂/∂a = 1/b, ∂/∂b = -a/b²"))
 NEG = register(Op("neg", "neg", 1, lambda xp, a: -a, lambda xp, a, out: (-1.0,),
-                  doc="-a; ∂/∂a = -1", constant_local=(-1.0,)))
+                  doc="-a; ∂/∂a = -1", constant_local=(-1.0,), linear=True))
 POW = register(Op(
     "pow", "**", 2,
     lambda xp, a, b: xp.power(a, b),
@@ -151,7 +154,7 @@ ABS = register(Op("abs", "abs", 1, lambda xp, a: xp.abs(a), lambda xp, a, out: (
                   doc="|a|; ∂/∂a = sign(a) (0 at the kink, as PyTorch)"))
 SUM = register(Op("sum", "sum", -1, lambda xp, *xs: sum(xs, 0.0),
                   lambda xp, *args: (1.0,) * (len(args) - 1),
-                  doc="x₀ + x₁ + …; ∂/∂xᵢ = 1"))
+                  doc="x₀ + x₁ + …; ∂/∂xᵢ = 1", linear=True))
 
 
 def _dot_forward(xp, *xs):

@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from .backward import topo_order
-from .fold import LINEAR, PRODUCTS, UnsupportedOpError, fold
+from .fold import PRODUCTS, UnsupportedOpError, fold
 from .ops import OPS, Op
 
 
@@ -30,7 +30,7 @@ def _check_supported(fn: Op) -> None:
     if OPS.get(fn.name) is not fn:
         raise UnsupportedOpError(
             f"tinygrad_value.compile: op {fn.name!r} is not in the op table (tinygrad_value.OPS)")
-    if fn.arity not in (1, 2) and fn not in PRODUCTS and fn.name not in LINEAR:
+    if fn.arity not in (1, 2) and fn not in PRODUCTS and not fn.linear:
         raise UnsupportedOpError(
             f"tinygrad_value.compile: n-ary op {fn.name!r} is not supported "
             "(only sum and dot are n-ary)")
