@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 import threading
 import time
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence
+
+from tinygrad_value.files import write_atomic
 
 from .live_render import (
     GraphUnavailable,
@@ -422,6 +422,7 @@ class LiveRecorder(_Watcher):
         config = {"mode": "replay", "title": self.title, "points": self.points(),
                   "sample": self.sample, "steps": self.steps, "loss": self.loss, "acc": self.acc,
                   "frames": frames}
+        self.path.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(self.path, render_page(config))
         return self.path
 
@@ -438,25 +439,3 @@ def render_page(config: dict) -> str:
     data = data.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
     html = PAGE.read_text(encoding="utf-8")
     return html.replace("/*__CONFIG__*/null", data, 1)
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` via a temp file in the same folder and ``os.replace``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; a page is for reading
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise

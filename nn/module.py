@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import numbers
 import os
-import tempfile
 from typing import Dict, List, Tuple
 
 import tinygrad_value as tv
+from tinygrad_value.files import write_atomic
 
 FORMAT = "tinygrad-value/nn"
 FORMAT_VERSION = 1
@@ -108,23 +108,7 @@ class Module:
         payload = {"format": FORMAT, "version": FORMAT_VERSION, "model": self.describe(),
                    "parameters": self.state_dict()}
         text = json.dumps(payload, indent=1, allow_nan=True)
-        path = os.fspath(path)
-        directory = os.path.dirname(os.path.abspath(path))
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".",
-                                   suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(text)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except FileNotFoundError:
-                pass
-            raise
-        _fsync_dir(directory)
+        write_atomic(path, text)
 
     def load(self, path) -> "Module":
         """Read a file written by ``save`` into this model. A corrupt, truncated, foreign or
@@ -156,20 +140,6 @@ class Module:
             return self.load_state_dict(params)
         except StateDictError as e:
             raise StateDictError(f"{path}: {e}") from None
-
-
-def _fsync_dir(directory: str) -> None:
-    """Make the rename itself durable where the OS allows it (POSIX); best effort elsewhere."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def _mismatch(module: Module, expected, state, missing, unexpected) -> str:

@@ -155,3 +155,12 @@ def test_edited_file_names_the_bad_key_and_changes_nothing(tmp_path):
 def test_missing_file_is_a_file_not_found_error(tmp_path):
     with pytest.raises(FileNotFoundError):
         _model(0).load(tmp_path / "nope.json")
+
+
+def test_saved_file_has_a_normal_files_mode(tmp_path):
+    """mkstemp makes its file private (0600); the saved model gets 0666 minus the umask."""
+    umask = os.umask(0)
+    os.umask(umask)
+    path = tmp_path / "m.json"
+    _model(0).save(path)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask

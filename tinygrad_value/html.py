@@ -17,9 +17,10 @@ from pathlib import Path
 from string import Template
 
 from . import html_template
+from .files import write_atomic
 from .stepper import Formatter, Walkthrough, chain_rule_line, forward_line
 from .value import Value
-from .viz import DEFAULT_MAX_NODES, _write_atomic, draw_dot, node_kind, pipe
+from .viz import DEFAULT_MAX_NODES, draw_dot, node_kind, pipe
 
 
 class BackpropPage:
@@ -129,5 +130,6 @@ def backprop_html(root: Value, path: str | Path | None = None, title: str | None
     out = None
     if path is not None:
         out = Path(path)
-        _write_atomic(out, page.encode("utf-8"))
+        out.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(out, page)
     return BackpropPage(page, out, len(w.frames))

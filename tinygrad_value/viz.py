@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 from .backward import topo_order
+from .files import write_atomic
 from .stepper import Formatter, formatter
 from .value import Value
 
@@ -270,20 +270,9 @@ def draw_dot(root: Value, rankdir: str = "LR", decimals: int = 4, fmt: Formatter
 # --- files ----------------------------------------------------------------------------------
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
+def _write(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix="." + path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        umask = os.umask(0)  # mkstemp makes the file private (0600); give it a normal file's mode
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    write_atomic(path, data)
 
 
 def pipe(graph, fmt: str, dot_path: Path | None = None) -> bytes:
@@ -294,7 +283,7 @@ def pipe(graph, fmt: str, dot_path: Path | None = None) -> bytes:
     except graphviz.ExecutableNotFound:
         where = ""
         if dot_path is not None:
-            _write_atomic(dot_path, graph.source.encode())
+            _write(dot_path, graph.source.encode())
             where = f" The DOT source was written to {dot_path};"
         raise GraphvizNotFound(
             f"cannot render {fmt.upper()}: graphviz's `dot` program is not installed. "
@@ -316,9 +305,9 @@ def render_graph(root: Value, path: str | os.PathLike, **draw_options) -> Path:
                          ".svg, .png, .pdf or .dot")
     graph = draw_dot(root, **draw_options)
     if fmt in ("dot", "gv"):
-        _write_atomic(path, graph.source.encode())
+        _write(path, graph.source.encode())
         return path
-    _write_atomic(path, pipe(graph, fmt, dot_path=path.with_suffix(".dot")))
+    _write(path, pipe(graph, fmt, dot_path=path.with_suffix(".dot")))
     return path
 
 
