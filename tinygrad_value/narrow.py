@@ -59,14 +59,11 @@ def forward(prog, recipe) -> None:
     _kind, o, _e0, _e1, fn, ia, ib, k, w, _pa, _pb = recipe
     a = V.item(ia)
     prog._WA[w] = a
+    b = None
     if fn.arity == 2:
         b = V.item(ib)
         prog._WB[w] = b
-        args = (a, b)
-    elif fn.has_param:
-        args = (a, k)
-    else:
-        args = (a,)
+    args = fn.operands(a, b, k)
     out = fn.forward(sm, *args)
     if fn.check is not None and not math.isfinite(out):
         problem = fn.check(*args)
@@ -96,12 +93,8 @@ def backward(prog, recipe, top: bool) -> None:
             C[pb] = u * lb
         return
     _kind, o, _e0, _e1, fn, _ia, _ib, k, w, pa, pb = recipe
-    a, out = prog._WA.item(w), prog._V.item(o)
+    local_grads = fn.local(sm, *fn.operands(prog._WA.item(w), prog._WB.item(w), k),
+                           prog._V.item(o))
+    C[pa] = up * local_grads[0]
     if fn.arity == 2:
-        da, db = fn.local(sm, a, prog._WB.item(w), out)
-        C[pb] = up * db
-    elif fn.has_param:
-        (da,) = fn.local(sm, a, k, out)
-    else:
-        (da,) = fn.local(sm, a, out)
-    C[pa] = up * da
+        C[pb] = up * local_grads[1]

@@ -50,6 +50,15 @@ class Op:
             return self.symbol
         return f"{self.symbol}{_fmt(param)}"
 
+    def operands(self, a, b=None, k=None) -> tuple:
+        """The positional arguments ``forward``/``local``/``check`` take (before ``out``) for
+        a node with inputs ``a``, ``b`` and constant ``k``: (a, b), (a, k) or (a,)."""
+        if self.arity == 2:
+            return (a, b)
+        if self.has_param:
+            return (a, k)
+        return (a,)
+
     def local_scalar(self, inputs: tuple, param: Optional[float], out: float) -> tuple:
         """Local derivatives for plain floats (the eager engine and the stepper)."""
         if self.has_param:

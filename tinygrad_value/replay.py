@@ -113,17 +113,11 @@ class Program:
                     self._signed_zeros(out, g0, prod, t0)
                 V[g0:g1] = out
             for fn, o0, o1, w0, w1 in ews:
-                A = WA[w0:w1]
+                A, B = WA[w0:w1], WB[w0:w1]
                 np.take(V, wa[w0:w1], out=A, mode="clip")
                 if fn.arity == 2:
-                    B = WB[w0:w1]
                     np.take(V, wb[w0:w1], out=B, mode="clip")
-                    out = fn.forward(xp, A, B)
-                elif fn.has_param:
-                    out = fn.forward(xp, A, wk[w0:w1])
-                else:
-                    out = fn.forward(xp, A)
-                V[o0:o1] = out
+                V[o0:o1] = fn.forward(xp, *fn.operands(A, B, wk[w0:w1]))
                 if fn.check is not None and not np.isfinite(V[o0:o1]).all():
                     self._raise_domain_error(fn, o0, o1, w0)
 
@@ -155,15 +149,11 @@ class Program:
                 C[pos_tb[t0:t1]] = up * lb
             for fn, s0, s1, w0, w1 in ews:
                 up = G[s0:s1]
-                A, out = WA[w0:w1], V[s0:s1]
+                local_grads = fn.local(xp, *fn.operands(WA[w0:w1], WB[w0:w1], wk[w0:w1]),
+                                       V[s0:s1])
+                C[pos_wa[w0:w1]] = up * local_grads[0]
                 if fn.arity == 2:
-                    da, db = fn.local(xp, A, WB[w0:w1], out)
-                    C[pos_wb[w0:w1]] = up * db
-                elif fn.has_param:
-                    (da,) = fn.local(xp, A, wk[w0:w1], out)
-                else:
-                    (da,) = fn.local(xp, A, out)
-                C[pos_wa[w0:w1]] = up * da
+                    C[pos_wb[w0:w1]] = up * local_grads[1]
         o0, o1, e0, e1 = p["level0"]
         G[o0:o1] = np.bincount(local[e0:e1], C[e0:e1], minlength=o1 - o0)
 
@@ -183,13 +173,9 @@ class Program:
         bad = np.flatnonzero(~np.isfinite(self._V[o0:o1]))
         slot_topo = p["slot_topo"]
         for j in bad.tolist():
-            a = float(self._WA[w0 + j])
-            if fn.arity == 2:
-                problem = fn.check(a, float(self._WB[w0 + j]))
-            elif fn.has_param:
-                problem = fn.check(a, float(p["wk"][w0 + j]))
-            else:
-                problem = fn.check(a)
+            w = w0 + j
+            problem = fn.check(*fn.operands(float(self._WA[w]), float(self._WB[w]),
+                                            float(p["wk"][w])))
             if problem:
                 node = p["order"][slot_topo[o0 + j]]
                 raise _domain_error(problem, *node.children)
