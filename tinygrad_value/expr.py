@@ -12,20 +12,27 @@ from __future__ import annotations
 
 import ast
 import math
+import operator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Union
 
-from .value import Value, dot, no_grad
-from .value import sum as vsum
+from . import value as _value
+from .ops import OPS
+from .value import Value, no_grad
 
 MAX_SOURCE = 20_000  # characters; the stepper is for graphs a person can read
 
-# name -> (number of Value arguments, whether one extra numeric argument is allowed)
-_UNARY = ("exp", "log", "tanh", "sigmoid", "relu", "sqrt", "abs")
-FUNCTIONS = {**{name: 1 for name in _UNARY}, "leaky_relu": 1, "sum": -1, "dot": 2}
-METHODS = _UNARY + ("leaky_relu",)
+# Read from the op table, so a new op is in the language the day it is added: the unary ops
+# that Value has as methods (n.tanh() or tanh(n); neg and powc are written -x and x ** k), and
+# the n-ary ops, which are functions of a list (sum(a, b, c), dot([x1, x2], [w1, w2])).
+METHODS = tuple(name for name, op in OPS.items()
+                if op.arity == 1 and callable(getattr(Value, name, None)))
+NARY = {name: getattr(_value, name) for name, op in OPS.items() if op.arity == -1}
+FUNCTIONS = METHODS + tuple(NARY)
 
-_BINOPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
+_BINOPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
+           ast.Div: operator.truediv, ast.Pow: operator.pow}
 
 Operand = Union[Value, float]
 
@@ -154,7 +161,7 @@ class _Evaluator:
             a = self.expr(node.operand)
             if isinstance(node.op, ast.UAdd):
                 return a
-            return self._apply(node, "neg", a)
+            return self._apply(node, operator.neg, a)
         if isinstance(node, ast.Call):
             return self.call(node)
         if isinstance(node, ast.Attribute):
@@ -190,54 +197,35 @@ class _Evaluator:
         return self._call(node, name, args)
 
     def _call(self, node: ast.Call, name: str, args: list[Operand]) -> Operand:
-        if name == "sum":
+        if name in NARY:
             if not args:
-                raise self.error("sum() needs at least one argument", node)
-            return self._guard(node, lambda: vsum(args))
-        if name == "leaky_relu":
+                raise self.error(f"{name}() needs at least one argument", node)
+            return self._guard(node, lambda: NARY[name](args))
+        if OPS[name].has_param:  # one optional number: leaky_relu's slope
             if len(args) not in (1, 2) or (len(args) == 2 and isinstance(args[1], Value)):
-                raise self.error("leaky_relu takes a value and an optional number slope", node)
-            return self._apply(node, name, *args)
-        if len(args) != 1:
+                raise self.error(f"{name} takes a value and an optional number", node)
+        elif len(args) != 1:
             raise self.error(f"{name}() takes exactly one argument, got {len(args)}", node)
-        return self._apply(node, name, args[0])
+        # tanh(n) is n.tanh(); leaky_relu(n, 0.1) is n.leaky_relu(0.1)
+        return self._apply(node, operator.methodcaller(name, *args[1:]), args[0])
 
     def _dot(self, node: ast.Call) -> Operand:
         lists = node.args
         if len(lists) == 2 and all(isinstance(a, (ast.List, ast.Tuple)) for a in lists):
             xs = [self.expr(e) for e in lists[0].elts]
             ws = [self.expr(e) for e in lists[1].elts]
-            return self._guard(node, lambda: dot(xs, ws))
+            return self._guard(node, lambda: NARY["dot"](xs, ws))
         raise self.error("dot takes two lists of equal length: dot([x1, x2], [w1, w2])", node)
 
-    def _apply(self, node: ast.AST, op: str, a: Operand, b: Operand | None = None) -> Operand:
-        """One operation; numbers-only subexpressions are folded into a plain number."""
-        constant = not isinstance(a, Value) and not isinstance(b, Value)
-
-        def run() -> Operand:
-            x = Value(a) if constant else a
-            if op == "+":
-                return x + b
-            if op == "-":
-                return x - b
-            if op == "*":
-                return x * b
-            if op == "/":
-                return x / b
-            if op == "**":
-                return x ** b
-            if op == "neg":
-                return -x
-            x = x if isinstance(x, Value) else Value(x)
-            if op == "leaky_relu":
-                return x.leaky_relu() if b is None else x.leaky_relu(b)
-            return getattr(x, op)()
-
-        if constant:
-            with no_grad():
-                result = self._guard(node, run)
-            return result.data
-        return self._guard(node, run)
+    def _apply(self, node: ast.AST, fn: Callable[..., Operand], a: Operand,
+               b: Operand | None = None) -> Operand:
+        """``fn(a)`` or ``fn(a, b)``; numbers-only subexpressions are folded into a plain number."""
+        args = (a,) if b is None else (a, b)
+        if any(isinstance(x, Value) for x in args):
+            return self._guard(node, lambda: fn(*args))
+        with no_grad():  # 2 * 3: computed by the engine (same errors), kept as the number 6
+            result = self._guard(node, lambda: fn(Value(a), *args[1:]))
+        return result.data
 
     def _guard(self, node: ast.AST, fn):
         try:
