@@ -19,6 +19,15 @@ from .ops import DOT, MUL, Op
 PRODUCTS = (MUL, DOT)  # out = Σ aᵢ·bᵢ; evaluated with MUL's forward and local rules
 
 
+def eager_sum(terms: list, from_zero: bool) -> float:
+    """The terms added as the eager engine adds them: an n-ary node (sum, dot) starts from 0.0,
+    a chain of binary ops from its first term (which keeps the sign of a zero)."""
+    total = 0.0 if from_zero else terms[0]
+    for t in terms[0 if from_zero else 1:]:
+        total += t
+    return total
+
+
 class UnsupportedOpError(TypeError):
     """A node's op cannot be replayed by ``tinygrad_value.compile``."""
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 
 from . import scalar_math as sm
+from .fold import eager_sum
 from .ops import MUL
 from .value import _domain_error
 
@@ -47,14 +48,12 @@ def forward(prog, recipe) -> None:
     if recipe[0] == "group":
         _kind, o, _e0, _e1, terms, from_zero = recipe
         TA, TB = prog._TA, prog._TB
-        total = 0.0
-        for i, (c, ia, ib, t, _pa, _pb) in enumerate(terms):
+        values = []
+        for c, ia, ib, t, _pa, _pb in terms:
             a, b = V.item(ia), V.item(ib)
             TA[t], TB[t] = a, b
-            term = c * MUL.forward(sm, a, b)
-            # sum/dot start from 0.0; a chain of binary ops starts from its first term
-            total = term if (i == 0 and not from_zero) else total + term
-        V[o] = total
+            values.append(c * MUL.forward(sm, a, b))
+        V[o] = eager_sum(values, from_zero)
         return
     _kind, o, _e0, _e1, fn, ia, ib, k, w, _pa, _pb = recipe
     a = V.item(ia)

@@ -22,6 +22,7 @@ import numpy as np
 
 from . import narrow, np_math
 from .backward import gc_paused
+from .fold import eager_sum
 from .ops import MUL
 from .schedule import UnsupportedOpError, build
 from .value import Value, _domain_error
@@ -201,11 +202,7 @@ class Program:
         t1 = t0 + size
         terms = (MUL.forward(np_math, self._TA[t0:t1], self._TB[t0:t1])
                  * self._p["coef"][t0:t1]).tolist()
-        # added in the eager engine's order: sum/dot start from 0.0, binary chains from a term
-        total = 0.0 if self._p["groups"][k].from_zero else terms[0]
-        for t in terms[0 if self._p["groups"][k].from_zero else 1:]:
-            total += t
-        return sign * total
+        return sign * eager_sum(terms, self._p["groups"][k].from_zero)
 
     def grad(self, node: Value) -> float:
         """d root / d node as of the last call (what ``root.backward()`` would leave in .grad
