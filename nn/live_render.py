@@ -14,6 +14,9 @@ import subprocess
 from typing import Callable, List, Optional, Sequence
 
 import tinygrad_value as tv
+from tinygrad_value.ops import OPS
+
+from .activations import ACTIVATIONS
 
 SampleLoss = Callable[[tv.Value, float], tv.Value]
 
@@ -55,7 +58,7 @@ class Mirror:
     def scores(self, points) -> List[float]:
         """The model's output for each 2-D point, with the currently loaded parameters."""
         if self._plan is not None:
-            return self._numpy_scores(points).tolist()
+            return self._numpy_scores(self._plan, points).tolist()
         with tv.no_grad():
             return [_first(self.model([float(a), float(b)])).data for a, b in points]
 
@@ -79,30 +82,27 @@ class Mirror:
                     return None
                 plan.append((W, b, acts.pop()))
             probe = [(0.3, -0.2), (-1.1, 0.7), (2.0, 0.5)]
-            self._plan = plan
-            fast = self._numpy_scores(probe)
+            fast = self._numpy_scores(plan, probe)
             with tv.no_grad():
                 exact = [_first(self.model([a, b])).data for a, b in probe]
             if all(math.isclose(f, e, rel_tol=1e-9, abs_tol=1e-9) for f, e in zip(fast, exact)):
                 return plan
         except Exception:  # an unfamiliar model: fall back to evaluating Values
             pass
-        self._plan = None
         return None
 
-    def _numpy_scores(self, points):
+    def _numpy_scores(self, plan, points):
+        """The plan run on an array of points: each activation is the op table's own forward."""
         import numpy as np
+
+        from tinygrad_value import np_math
 
         theta = np.array([p.data for p in self.params])
         h = np.asarray(points, dtype=float)
-        for W, b, act in self._plan:
+        for W, b, act in plan:
             h = h @ theta[W].T + theta[b]
-            if act == "relu":
-                h = np.maximum(h, 0.0)
-            elif act == "tanh":
-                h = np.tanh(h)
-            elif act == "sigmoid":
-                h = 0.5 * (1.0 + np.tanh(0.5 * h))
+            if act != "linear":
+                h = OPS[act].forward(np_math, h)
         return h[:, 0]
 
     # --- what the page shows ---------------------------------------------------------------
@@ -140,8 +140,8 @@ def _activation_name(neuron) -> Optional[str]:
         act = getattr(act, "__name__", None)
     if isinstance(act, str):
         act = act.lower()
-        return {"identity": "linear", "none": "linear"}.get(act, act) if act in {
-            "relu", "tanh", "sigmoid", "linear", "identity", "none"} else None
+        act = {"identity": "linear", "none": "linear"}.get(act, act)
+        return act if act in ACTIVATIONS else None
     nonlin = getattr(neuron, "nonlin", None)
     if nonlin is None:
         return None
@@ -151,59 +151,12 @@ def _activation_name(neuron) -> Optional[str]:
 # --- the graph as SVG ------------------------------------------------------------------------
 
 
-def _engine_draw_dot():
-    """``tv.draw_dot`` (the engine's renderer), or None on an engine without it."""
-    draw = getattr(tv, "draw_dot", None)
-    if draw is None:
-        try:
-            from tinygrad_value.viz import draw_dot as draw
-        except ImportError:
-            return None
-    return draw
-
-
 def graph_dot_source(root: tv.Value, max_nodes: int) -> str:
-    """DOT text for root's graph: ``tv.draw_dot`` when the engine has it, else a plain fallback."""
-    draw = _engine_draw_dot()
-    if draw is None:
-        return _fallback_dot(root)
+    """DOT text for root's graph, drawn by ``tv.draw_dot``."""
     try:
-        return draw(root, rankdir="LR", max_nodes=max_nodes).source
-    except ValueError as exc:  # GraphTooLarge
+        return tv.draw_dot(root, rankdir="LR", max_nodes=max_nodes).source
+    except (tv.GraphTooLarge, ImportError) as exc:  # too many nodes; no graphviz package
         raise GraphUnavailable(str(exc)) from exc
-
-
-def _esc(text: str) -> str:
-    """Escape text for a graphviz record label."""
-    out = text
-    for ch in '\\{}|<>"':
-        out = out.replace(ch, "\\" + ch)
-    return out
-
-
-def _fallback_dot(root: tv.Value) -> str:
-    """micrograd's draw_dot, enough to see data and grad on each node (until tv.draw_dot lands)."""
-    order = tv.topo_order(root)
-    ids = {id(v): f"n{i}" for i, v in enumerate(order)}
-    biggest = max((abs(v.grad) for v in order), default=0.0) or 1.0
-    lines = ["digraph G {", 'rankdir=LR; bgcolor="white";',
-             'node [fontname="Helvetica", fontsize=10]; edge [color="#888888"];']
-    for v in order:
-        name = ids[id(v)]
-        fill = "#e8f0fe" if not v.children else "#ffffff"
-        if v is root:
-            fill = "#fde68a"
-        label = f"{_esc(v.label)} | data {v.data:.4f} | grad {v.grad:.4f}"
-        lines.append(f'{name} [shape=record, style=filled, fillcolor="{fill}", '
-                     f'label="{{ {label} }}"];')
-        if v.children:
-            lines.append(f'{name}_op [label="{_esc(v.op)}", shape=circle, width=0.3];')
-            lines.append(f"{name}_op -> {name};")
-            for c in v.children:
-                width = 0.6 + 2.4 * min(1.0, abs(c.grad) / biggest)
-                lines.append(f"{ids[id(c)]} -> {name}_op [penwidth={width:.2f}];")
-    lines.append("}")
-    return "\n".join(lines)
 
 
 class GraphUnavailable(RuntimeError):
@@ -229,10 +182,6 @@ def sample_graph_svg(mirror: Mirror, x, target, sample_loss: SampleLoss,
                      max_nodes: int = 1500) -> str:
     """The SVG of one sample's loss graph, with its data and grads, on the mirror."""
     root = mirror.sample_graph(x, target, sample_loss)
-    n = len(tv.topo_order(root))
-    if n > max_nodes:
-        raise GraphUnavailable(f"the sample's graph has {n} nodes (limit {max_nodes}); "
-                               "use a smaller network for the live graph")
     return render_svg(graph_dot_source(root, max_nodes))
 
 
