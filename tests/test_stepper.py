@@ -241,3 +241,14 @@ def test_steps_unpack_like_tuples():
     ((node, upstream, ((child, local, contribution), _)),) = list(tv.backprop_steps(y))
     assert node is y and upstream == 1.0 and child is x and local == 3.0 and contribution == 3.0
     assert isinstance(next(tv.backprop_steps(y)), tv.Step)
+
+
+@pytest.mark.parametrize("op", list(tv.OPS.values()), ids=lambda op: op.name)
+def test_every_op_in_the_table_writes_its_formula(op):
+    """The stepper's forward lines come from each op's own template: a new op gets one too."""
+    parts = [f"a{i}" for i in range(4 if op.arity == -1 else op.arity)]
+    param = 0.5 if op.has_param else None
+    for numbers in (False, True):
+        text = op.formula(parts, param, numbers=numbers)
+        assert all(p in text for p in parts), text
+        assert ("0.5" in text) == op.has_param, text

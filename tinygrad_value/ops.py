@@ -17,7 +17,7 @@ Conventions, for an op with inputs ``a, b, ...``, optional constant ``k`` and ou
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Optional
+from typing import Callable, Optional, Sequence
 
 from . import scalar_math
 
@@ -40,6 +40,11 @@ class Op:
     # Set when out = Σ cᵢ·childᵢ with constant cᵢ = ±1 (add, sub, neg, sum): the compiled replay
     # folds chains of such ops into one segment sum.
     linear: bool = False
+    # How the stepper writes the op over its operands: ``{0}``, ``{1}`` are the operands, ``{k}``
+    # the constant, ``{args}`` all of them, ``{xs}``/``{ws}`` the first and second half (dot).
+    template: str = "{symbol}({args})"
+    # The same over the operands' numbers, where that reads differently: -(-3.0), not --3.0.
+    numbers_template: Optional[str] = None
 
     def __repr__(self) -> str:
         return f"Op({self.name!r})"
@@ -48,7 +53,19 @@ class Op:
         """The string shown as ``Value.op``: the symbol, plus the constant where there is one."""
         if param is None:
             return self.symbol
-        return f"{self.symbol}{_fmt(param)}"
+        return f"{self.symbol}{format_number(param)}"
+
+    def formula(self, parts: Sequence[str], param: Optional[float] = None,
+                numbers: bool = False) -> str:
+        """The op written out over ``parts``, its operands' names (or, with ``numbers``, their
+        formatted values): ``x * w``, ``x ** 2``, ``tanh(n)``, ``dot([x1, x2], [w1, w2])``.
+        Lists longer than 8 are shortened with an ellipsis."""
+        parts = list(parts)
+        template = (self.numbers_template if numbers else None) or self.template
+        half = len(parts) // 2
+        k = None if param is None else format_number(param)
+        return template.format(*parts, symbol=self.symbol, k=k, args=_join(parts),
+                               xs=_join(parts[:half]), ws=_join(parts[half:]))
 
     def operands(self, a, b=None, k=None) -> tuple:
         """The positional arguments ``forward``/``local``/``check`` take (before ``out``) for
@@ -66,8 +83,15 @@ class Op:
         return self.local(scalar_math, *inputs, out)
 
 
-def _fmt(x: float) -> str:
+def format_number(x: float) -> str:
+    """A constant as people write it: ``2`` for 2.0, ``0.1``, ``1e+20``; exact (``repr``)."""
     return str(int(x)) if float(x).is_integer() and abs(x) < 1e15 else repr(x)
+
+
+def _join(items: list[str], limit: int = 8) -> str:
+    if len(items) > limit:
+        items = items[: limit - 2] + ["…", items[-1]]
+    return ", ".join(items)
 
 
 OPS: dict[str, Op] = {}
@@ -114,16 +138,19 @@ def _check_sqrt(a):
 # --- the table ---------------------------------------------------------------------------------
 
 ADD = register(Op("add", "+", 2, lambda xp, a, b: a + b, lambda xp, a, b, out: (1.0, 1.0),
-                  doc="a + b; ∂/∂a = 1, ∂/∂b = 1", constant_local=(1.0, 1.0), linear=True))
+                  doc="a + b; ∂/∂a = 1, ∂/∂b = 1", constant_local=(1.0, 1.0), linear=True,
+                  template="{0} + {1}"))
 SUB = register(Op("sub", "-", 2, lambda xp, a, b: a - b, lambda xp, a, b, out: (1.0, -1.0),
-                  doc="a - b; ∂/∂a = 1, ∂/∂b = -1", constant_local=(1.0, -1.0), linear=True))
+                  doc="a - b; ∂/∂a = 1, ∂/∂b = -1", constant_local=(1.0, -1.0), linear=True,
+                  template="{0} - {1}"))
 MUL = register(Op("mul", "*", 2, lambda xp, a, b: a * b, lambda xp, a, b, out: (b, a),
-                  doc="a · b; ∂/∂a = b, ∂/∂b = a"))
+                  doc="a · b; ∂/∂a = b, ∂/∂b = a", template="{0} * {1}"))
 DIV = register(Op("div", "/", 2, lambda xp, a, b: xp.divide(a, b),
                   lambda xp, a, b, out: (xp.divide(1.0, b), -xp.divide(out, b)),
-                  check=_check_div, doc="a / b; ∂/∂a = 1/b, ∂/∂b = -a/b²"))
+                  check=_check_div, doc="a / b; ∂/∂a = 1/b, ∂/∂b = -a/b²", template="{0} / {1}"))
 NEG = register(Op("neg", "neg", 1, lambda xp, a: -a, lambda xp, a, out: (-1.0,),
-                  doc="-a; ∂/∂a = -1", constant_local=(-1.0,), linear=True))
+                  doc="-a; ∂/∂a = -1", constant_local=(-1.0,), linear=True,
+                  template="-{0}", numbers_template="-({0})"))
 POW = register(Op(
     "pow", "**", 2,
     lambda xp, a, b: xp.power(a, b),
@@ -132,12 +159,13 @@ POW = register(Op(
         b * xp.power(a, b - 1.0),
         xp.where(a > 0, out * xp.log(xp.where(a > 0, a, 1.0)), xp.where(a == 0, 0.0, xp.nan)),
     ),
-    check=_check_pow, doc="aᵇ; ∂/∂a = b·aᵇ⁻¹, ∂/∂b = aᵇ·ln a"))
+    check=_check_pow, doc="aᵇ; ∂/∂a = b·aᵇ⁻¹, ∂/∂b = aᵇ·ln a", template="{0} ** {1}"))
 POWC = register(Op(
     "powc", "**", 1,
     lambda xp, a, k: xp.power(a, k),
     lambda xp, a, k, out: (k * xp.power(a, k - 1.0),),
-    has_param=True, check=_check_pow, doc="aᵏ for a constant k; ∂/∂a = k·aᵏ⁻¹"))
+    has_param=True, check=_check_pow, doc="aᵏ for a constant k; ∂/∂a = k·aᵏ⁻¹",
+    template="{0} ** {k}"))
 EXP = register(Op("exp", "exp", 1, lambda xp, a: xp.exp(a), lambda xp, a, out: (out,),
                   doc="eᵃ; ∂/∂a = eᵃ"))
 LOG = register(Op("log", "log", 1, lambda xp, a: xp.log(a), lambda xp, a, out: (xp.divide(1.0, a),),
@@ -155,7 +183,8 @@ LEAKY_RELU = register(Op("leaky_relu", "leaky_relu", 1,
                          lambda xp, a, k: xp.where(a > 0, a, k * a),
                          lambda xp, a, k, out: (xp.where(a > 0, 1.0, k),),
                          has_param=True,
-                         doc="a if a > 0 else k·a; ∂/∂a = 1 or k (k at the kink)"))
+                         doc="a if a > 0 else k·a; ∂/∂a = 1 or k (k at the kink)",
+                         template="{symbol}({0}, {k})"))
 SQRT = register(Op("sqrt", "sqrt", 1, lambda xp, a: xp.sqrt(a),
                    lambda xp, a, out: (xp.divide(0.5, out),),
                    check=_check_sqrt, doc="√a; ∂/∂a = 1/(2√a)"))
@@ -178,4 +207,5 @@ def _dot_local(xp, *args):
 
 
 DOT = register(Op("dot", "dot", -1, _dot_forward, _dot_local,
-                  doc="Σ xᵢ·wᵢ over children (x₀…xₙ₋₁, w₀…wₙ₋₁); ∂/∂xᵢ = wᵢ, ∂/∂wᵢ = xᵢ"))
+                  doc="Σ xᵢ·wᵢ over children (x₀…xₙ₋₁, w₀…wₙ₋₁); ∂/∂xᵢ = wᵢ, ∂/∂wᵢ = xᵢ",
+                  template="{symbol}([{xs}], [{ws}])"))

@@ -15,12 +15,10 @@ from dataclasses import dataclass, field
 from typing import NamedTuple, Union
 
 from .backward import start_backward, topo_order
+from .ops import format_number
 from .value import Value
 
 Formatter = Union[str, Callable[[float], str], None]
-
-# Ops written between their operands (a + b); the others are written as calls (tanh(a)).
-_INFIX = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "**", "powc": "**"}
 
 
 class Contribution(NamedTuple):
@@ -100,7 +98,7 @@ def node_names(order: list[Value]) -> dict[Value, str]:
         if v.label:
             name = v.label
         elif v._fn is None:
-            name = _number(v.data)  # an unlabelled leaf is a constant such as the 2 in x*2
+            name = format_number(v.data)  # an unlabelled leaf is a constant such as the 2 in x*2
         else:
             counter += 1
             name = f"n{counter}"
@@ -120,10 +118,6 @@ def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
-def _number(x: float) -> str:
-    return str(int(x)) if x.is_integer() and abs(x) < 1e15 else repr(x)
-
-
 def formatter(fmt: Formatter = None, decimals: int = 4) -> Callable[[float], str]:
     """A float -> str function from a format string (``"{:.4f}"``), a callable, or decimals."""
     if fmt is None:
@@ -138,35 +132,10 @@ def formatter(fmt: Formatter = None, decimals: int = 4) -> Callable[[float], str
 
 def forward_line(step: ForwardStep, names: dict[Value, str], f: Callable[[float], str]) -> str:
     """``n1 = x * w = 2.0000 * -3.0000 = -6.0000``"""
-    node = step.node
-    fn = node._fn
-    ins = step.inputs
-    sym = [names[c] for c in ins]
-    num = [f(c.data) for c in ins]
-    if fn.name == "powc":
-        k = _number(node._arg)
-        formula, arithmetic = f"{sym[0]} ** {k}", f"{num[0]} ** {k}"
-    elif fn.name in _INFIX:
-        op = _INFIX[fn.name]
-        formula, arithmetic = f"{sym[0]} {op} {sym[1]}", f"{num[0]} {op} {num[1]}"
-    elif fn.name == "neg":
-        formula, arithmetic = f"-{sym[0]}", f"-({num[0]})"
-    elif fn.name == "leaky_relu":
-        k = _number(node._arg)
-        formula, arithmetic = f"leaky_relu({sym[0]}, {k})", f"leaky_relu({num[0]}, {k})"
-    elif fn.name == "dot":
-        n = len(ins) // 2
-        formula = f"dot([{_join(sym[:n])}], [{_join(sym[n:])}])"
-        arithmetic = f"dot([{_join(num[:n])}], [{_join(num[n:])}])"
-    else:
-        formula, arithmetic = f"{fn.symbol}({_join(sym)})", f"{fn.symbol}({_join(num)})"
+    node, fn = step.node, step.node._fn
+    formula = fn.formula([names[c] for c in step.inputs], node._arg)
+    arithmetic = fn.formula([f(c.data) for c in step.inputs], node._arg, numbers=True)
     return f"{names[node]} = {formula} = {arithmetic} = {f(step.data)}"
-
-
-def _join(items: list[str], limit: int = 8) -> str:
-    if len(items) > limit:
-        items = items[: limit - 2] + ["…", items[-1]]
-    return ", ".join(items)
 
 
 def chain_rule_line(step: Step, c: Contribution, names: dict[Value, str],
