@@ -75,16 +75,16 @@ class Predictor:
     writes the points into the leaves batch by batch and replays it, the trick the training
     loops use. The replay reads the parameters' current ``.data``, so one Predictor follows a
     model through training. It also runs a backward pass, so parameter grads are saved and
-    restored around each call. With ``compiled=False`` (or without ``tv.compile``) it runs the
-    eager engine under ``tv.no_grad()``: cheaper when the points are evaluated only once,
-    since compiling costs several eager passes.
+    restored around each call. With ``compiled=False`` it runs the eager engine under
+    ``tv.no_grad()``: cheaper when the points are evaluated only once, since compiling costs
+    several eager passes.
     """
 
     def __init__(self, model, nin: int, batch: int = 512, compiled: bool = True) -> None:
         self.model, self.nin, self.batch = model, nin, batch
         self.params = list(model.parameters()) if hasattr(model, "parameters") else []
         self.program = None
-        if compiled and hasattr(tv, "compile"):
+        if compiled:
             self.inputs = [[tv.Value(0.0) for _ in range(nin)] for _ in range(batch)]
             self.outputs = [_outputs(model(row)) for row in self.inputs]
             saved = [p.grad for p in self.params]

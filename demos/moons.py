@@ -7,8 +7,8 @@
 The recipe is micrograd's notebook: 100 points of ``make_moons(noise=0.1)`` with labels -1/+1,
 ``random.seed(1337)``, ``MLP(2, [16, 16, 1])``, the SVM max-margin loss
 mean(relu(1 - yᵢ·sᵢ)) plus 1e-4·Σp², and plain SGD with lr = 1.0 - 0.9·k/100 at step k, full batch.
-The loss graph is built once and replayed with ``tv.compile`` when the engine has it (``--eager``
-rebuilds it every step, as micrograd does).
+The loss graph is built once and replayed with ``tv.compile`` (``--eager`` rebuilds it every
+step, as micrograd does).
 
 In ``--live`` / ``--record`` mode the default network is MLP(2, [8, 8, 1]) with one ``dot`` node
 per neuron, so that one sample's loss graph (drawn as the model learns) stays readable; ``--hidden``
@@ -20,8 +20,6 @@ from __future__ import annotations
 import random
 from pathlib import Path
 from typing import List, Optional, Sequence
-
-import tinygrad_value as tv
 
 from ._common import Timer, file_url, out_dir, parse_args, plot_decision_boundary, predict, pyplot
 
@@ -62,12 +60,6 @@ def _sizes(text: Optional[str], default: List[int]) -> List[int]:
     return sizes
 
 
-def accuracy_of(model, X, y) -> float:
-    """The share of points on the right side of the boundary: sign(score) == label."""
-    scores = predict(model, X)[:, 0]
-    return sum((s > 0) == (t > 0) for s, t in zip(scores, y)) / len(y)
-
-
 def plot_curves(path: Path, history, title: str) -> None:
     """Loss (left axis) and accuracy (right axis) per step."""
     plt = pyplot()
@@ -93,8 +85,7 @@ def plot_curves(path: Path, history, title: str) -> None:
 def plot_boundary(path: Path, model, X, y, title: str, resolution: int) -> None:
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(5, 5), dpi=110)
-    labels = [int(t > 0) for t in y]
-    plot_decision_boundary(ax, model, X, labels, resolution=resolution, title=title)
+    plot_decision_boundary(ax, model, X, y, resolution=resolution, title=title)  # y: -1/+1
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
@@ -110,7 +101,7 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     if steps < 1:
         raise SystemExit("--steps must be at least 1")
     hidden = _sizes(args.hidden, LIVE_HIDDEN if watching else HIDDEN)
-    compiled = not args.eager and hasattr(tv, "compile")
+    compiled = not args.eager
     n_samples = QUICK_SAMPLES if args.quick else N_SAMPLES
 
     X, y = nn.data.make_moons(n_samples=n_samples, noise=NOISE, random_state=DATA_SEED, signed=True)
@@ -147,7 +138,7 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
             history = nn.fit(model, X, y, loss="hinge", optimizer=optimizer, steps=steps, l2=ALPHA,
                              schedule=lambda k: 1.0 - 0.9 * k / steps, compiled=compiled,
                              callback=callback if callbacks else None, progress=True)
-        final_acc = accuracy_of(model, X, y)
+        final_acc = nn.accuracy(predict(model, X)[:, 0], y)  # sign(score) == label
         print(f"trained in {timer.seconds:.2f} s: final loss {history.final_loss:.4f}, "
               f"accuracy {100 * final_acc:.1f}%")
 

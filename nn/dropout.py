@@ -26,16 +26,14 @@ class Dropout(Module):
         self.p = float(p)
 
     def __call__(self, x: Union[tv.Value, List[tv.Value]]):
+        keep = 0.0 if self.p == 1.0 else 1.0 / (1.0 - self.p)  # a survivor's scale
         if isinstance(x, (list, tuple)):
-            return [self._one(v) for v in x]
-        return self._one(x)
+            return [self._one(v, keep) for v in x]
+        return self._one(x, keep)
 
-    def _one(self, v):
+    def _one(self, v, keep: float):
         if not self.training or self.p == 0.0:
             return v
-        if self.p == 1.0:
-            return v * 0.0
-        keep = 1.0 / (1.0 - self.p)
         return v * (0.0 if random.random() < self.p else keep)
 
     def describe(self) -> str:

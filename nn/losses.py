@@ -12,6 +12,7 @@ import numbers
 from typing import List, Sequence, Tuple, Union
 
 import tinygrad_value as tv
+from tinygrad_value.value import as_value as _as_value
 
 Scalar = Union[tv.Value, float, int]
 LOG_CLAMP = -100.0  # PyTorch's binary_cross_entropy clamps log at -100
@@ -36,10 +37,6 @@ def _pairs(name: str, predictions, targets) -> Tuple[list, list]:
 
 def _data(t) -> float:
     return t.data if isinstance(t, tv.Value) else float(t)
-
-
-def _as_value(x) -> tv.Value:
-    return x if isinstance(x, tv.Value) else tv.Value(x)
 
 
 def _mean(terms: list) -> tv.Value:
@@ -130,22 +127,25 @@ def _logits(name: str, logits) -> List[tv.Value]:
     return zs
 
 
-def log_softmax(logits: Sequence[Scalar]) -> List[tv.Value]:
-    """log softmax(z)ᵢ = zᵢ - log Σⱼ e^zⱼ, computed as (zᵢ - m) - log Σⱼ e^(zⱼ - m) with m = max z
-    (a constant: the result does not depend on it, and every exponent is then <= 0)."""
-    zs = _logits("log_softmax", logits)
+def _shifted(zs: List[tv.Value]) -> Tuple[List[tv.Value], List[tv.Value], tv.Value]:
+    """The pieces of a stable softmax: zᵢ - m, e^(zᵢ - m) and Σⱼ e^(zⱼ - m), with m = max z.
+    m is a constant (softmax does not depend on it) that makes every exponent <= 0."""
     m = max(z.data for z in zs)
     shifted = [z - m for z in zs]
-    lse = tv.sum([s.exp() for s in shifted]).log()
+    exps = [s.exp() for s in shifted]
+    return shifted, exps, tv.sum(exps)
+
+
+def log_softmax(logits: Sequence[Scalar]) -> List[tv.Value]:
+    """log softmax(z)ᵢ = zᵢ - log Σⱼ e^zⱼ, computed as (zᵢ - m) - log Σⱼ e^(zⱼ - m)."""
+    shifted, _, total = _shifted(_logits("log_softmax", logits))
+    lse = total.log()
     return [s - lse for s in shifted]
 
 
 def softmax(logits: Sequence[Scalar]) -> List[tv.Value]:
-    """softmax(z)ᵢ = e^zᵢ / Σⱼ e^zⱼ, computed with zⱼ - max z so no exponent overflows."""
-    zs = _logits("softmax", logits)
-    m = max(z.data for z in zs)
-    exps = [(z - m).exp() for z in zs]
-    total = tv.sum(exps)
+    """softmax(z)ᵢ = e^zᵢ / Σⱼ e^zⱼ, computed as e^(zᵢ - m) / Σⱼ e^(zⱼ - m) so nothing overflows."""
+    _, exps, total = _shifted(_logits("softmax", logits))
     return [e / total for e in exps]
 
 
@@ -163,9 +163,8 @@ def _one_cross_entropy(logits, target, where: str) -> tv.Value:
         raise ValueError(f"cross_entropy{where}: class index {target} is out of range for "
                          f"{len(zs)} classes (0 to {len(zs) - 1})")
     # -log softmax(z)_t = log Σⱼ e^(zⱼ - m) - (z_t - m); its gradient is softmax(z) - onehot(t).
-    m = max(z.data for z in zs)
-    lse = tv.sum([(z - m).exp() for z in zs]).log()
-    return lse - (zs[target] - m)
+    shifted, _, total = _shifted(zs)
+    return total.log() - shifted[target]
 
 
 def cross_entropy(logits, targets) -> tv.Value:

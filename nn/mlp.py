@@ -7,10 +7,15 @@ from typing import List, Optional, Sequence, Tuple, Union
 import tinygrad_value as tv
 
 from .activations import ACTIVATIONS, DISPLAY, check_activation
-from .init import INITS, draw_weight
+from .init import draw_weight
 from .module import Module
 
 Output = Union[tv.Value, List[tv.Value]]
+
+
+def _values(x: Sequence) -> List[tv.Value]:
+    """The input row as Values: numbers become leaves, Values pass through."""
+    return [v if isinstance(v, tv.Value) else tv.Value(v) for v in x]
 
 
 class Neuron(Module):
@@ -28,10 +33,7 @@ class Neuron(Module):
                  init: str = "uniform", use_dot: bool = False, fan_out: int = 1) -> None:
         if isinstance(nin, bool) or not isinstance(nin, int) or nin < 1:
             raise ValueError(f"a neuron needs nin >= 1 inputs, got {nin!r}")
-        if init not in INITS:
-            raise ValueError(f"unknown init {init!r}; choose one of {', '.join(INITS)}")
         self.activation = check_activation(activation or ("relu" if nonlin else "linear"))
-        self.init = init
         self.use_dot = use_dot
         self.w = [tv.Value(draw_weight(init, nin, fan_out)) for _ in range(nin)]
         self.b = tv.Value(0)
@@ -106,6 +108,7 @@ class Layer(Module):
             n.activation = name
 
     def __call__(self, x: Sequence) -> Output:
+        x = _values(x)  # a float input becomes one leaf shared by every neuron, not one each
         out = [n(x) for n in self.neurons]
         return out[0] if len(out) == 1 else out
 

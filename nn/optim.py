@@ -16,9 +16,16 @@ import tinygrad_value as tv
 
 
 class Optimizer:
-    """Holds the parameters, the base ``lr`` and the step count ``t``."""
+    """Holds the parameters, the base ``lr``, the step count ``t`` and ``weight_decay`` λ.
 
-    def __init__(self, params: Iterable[tv.Value], lr: float, decay: float = 0.0) -> None:
+    ``step()`` applies the weight decay, so a subclass's ``_update`` sees the gradient it
+    steps with: L2, g ← ∇ + λp, or with ``decoupled = True`` (AdamW) p ← p·(1 - lr·λ).
+    """
+
+    decoupled = False
+
+    def __init__(self, params: Iterable[tv.Value], lr: float, decay: float = 0.0,
+                 weight_decay: float = 0.0) -> None:
         self.params: List[tv.Value] = list(params)
         if not self.params:
             raise ValueError(f"{type(self).__name__} got an empty parameter list")
@@ -28,8 +35,10 @@ class Optimizer:
                                 f"{type(p).__name__}, not a Value")
         _check("lr", lr)
         _check("decay", decay)
+        _check("weight_decay", weight_decay)
         self.lr = float(lr)
         self.decay = float(decay)
+        self.weight_decay = float(weight_decay)
         self.t = 0  # completed steps
 
     @property
@@ -45,12 +54,23 @@ class Optimizer:
 
     def step(self) -> None:
         """Update every parameter from its ``.grad``, then count the step."""
-        lr = self.current_lr
-        for i, p in enumerate(self.params):
-            p.data = self._update(i, p.data, p.grad, lr)
+        lr, wd = self.current_lr, self.weight_decay
+        self._start_step(lr)
+        for i, param in enumerate(self.params):
+            p, g = param.data, param.grad
+            if wd:
+                if self.decoupled:
+                    p = p * (1 - lr * wd)
+                else:
+                    g = g + wd * p
+            param.data = self._update(i, p, g, lr)
         self.t += 1
 
+    def _start_step(self, lr: float) -> None:
+        """Compute this step's constants (bias corrections, decayed lr) once, before the loop."""
+
     def _update(self, i: int, p: float, g: float, lr: float) -> float:
+        """Parameter i's new value from its value p and gradient g (weight decay applied)."""
         raise NotImplementedError
 
     def __repr__(self) -> str:
@@ -75,19 +95,16 @@ class SGD(Optimizer):
 
     def __init__(self, params, lr: float = 1e-3, momentum: float = 0.0, dampening: float = 0.0,
                  weight_decay: float = 0.0, nesterov: bool = False, decay: float = 0.0) -> None:
-        super().__init__(params, lr, decay)
-        for name, x in (("momentum", momentum), ("dampening", dampening),
-                        ("weight_decay", weight_decay)):
+        super().__init__(params, lr, decay, weight_decay)
+        for name, x in (("momentum", momentum), ("dampening", dampening)):
             _check(name, x)
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("Nesterov momentum requires a momentum > 0 and zero dampening")
         self.momentum, self.dampening = float(momentum), float(dampening)
-        self.weight_decay, self.nesterov = float(weight_decay), bool(nesterov)
+        self.nesterov = bool(nesterov)
         self.buf: List[float] = [0.0] * len(self.params)
 
     def _update(self, i, p, g, lr):
-        if self.weight_decay:
-            g = g + self.weight_decay * p
         if self.momentum:
             if self.t == 0:
                 buf = g
@@ -105,20 +122,20 @@ class Adagrad(Optimizer):
     def __init__(self, params, lr: float = 1e-2, lr_decay: float = 0.0, weight_decay: float = 0.0,
                  initial_accumulator_value: float = 0.0, eps: float = 1e-10,
                  decay: float = 0.0) -> None:
-        super().__init__(params, lr, decay)
-        for name, x in (("lr_decay", lr_decay), ("weight_decay", weight_decay),
+        super().__init__(params, lr, decay, weight_decay)
+        for name, x in (("lr_decay", lr_decay),
                         ("initial_accumulator_value", initial_accumulator_value), ("eps", eps)):
             _check(name, x)
-        self.lr_decay, self.weight_decay, self.eps = float(lr_decay), float(weight_decay), eps
+        self.lr_decay, self.eps = float(lr_decay), eps
         self.sum: List[float] = [float(initial_accumulator_value)] * len(self.params)
 
+    def _start_step(self, lr):
+        self._clr = lr / (1 + self.t * self.lr_decay)
+
     def _update(self, i, p, g, lr):
-        if self.weight_decay:
-            g = g + self.weight_decay * p
-        clr = lr / (1 + self.t * self.lr_decay)
         s = self.sum[i] + g * g
         self.sum[i] = s
-        return p + -clr * g / (math.sqrt(s) + self.eps)
+        return p + -self._clr * g / (math.sqrt(s) + self.eps)
 
 
 class RMSprop(Optimizer):
@@ -128,18 +145,15 @@ class RMSprop(Optimizer):
     def __init__(self, params, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
                  weight_decay: float = 0.0, momentum: float = 0.0, centered: bool = False,
                  decay: float = 0.0) -> None:
-        super().__init__(params, lr, decay)
-        for name, x in (("alpha", alpha), ("eps", eps), ("weight_decay", weight_decay),
-                        ("momentum", momentum)):
+        super().__init__(params, lr, decay, weight_decay)
+        for name, x in (("alpha", alpha), ("eps", eps), ("momentum", momentum)):
             _check(name, x)
-        self.alpha, self.eps, self.weight_decay = float(alpha), float(eps), float(weight_decay)
+        self.alpha, self.eps = float(alpha), float(eps)
         self.momentum, self.centered = float(momentum), bool(centered)
         n = len(self.params)
         self.square_avg, self.grad_avg, self.buf = [0.0] * n, [0.0] * n, [0.0] * n
 
     def _update(self, i, p, g, lr):
-        if self.weight_decay:
-            g = g + self.weight_decay * p
         v = self.square_avg[i] * self.alpha + (1.0 - self.alpha) * g * g
         self.square_avg[i] = v
         if self.centered:
@@ -159,41 +173,35 @@ class Adam(Optimizer):
     """m ← β₁m + (1-β₁)g;  v ← β₂v + (1-β₂)g²;  p ← p - lr/(1-β₁ᵗ) · m / (√v/√(1-β₂ᵗ) + ε),
     with t counted from 1 for the bias corrections. ``weight_decay`` adds λp to g (L2)."""
 
-    decoupled = False
-
     def __init__(self, params, lr: float = 1e-3, betas: Tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0.0, amsgrad: bool = False,
                  decay: float = 0.0) -> None:
-        super().__init__(params, lr, decay)
+        super().__init__(params, lr, decay, weight_decay)
         beta1, beta2 = betas
-        for name, x in (("eps", eps), ("weight_decay", weight_decay)):
-            _check(name, x)
+        _check("eps", eps)
         for name, b in (("beta1", beta1), ("beta2", beta2)):
             if not 0.0 <= b < 1.0:
                 raise ValueError(f"invalid {name}: {b!r} (must be in [0, 1))")
         self.betas = (float(beta1), float(beta2))
-        self.eps, self.weight_decay, self.amsgrad = float(eps), float(weight_decay), amsgrad
+        self.eps, self.amsgrad = float(eps), amsgrad
         n = len(self.params)
         self.m, self.v, self.v_max = [0.0] * n, [0.0] * n, [0.0] * n
 
+    def _start_step(self, lr):
+        beta1, beta2 = self.betas
+        step = self.t + 1
+        self._step_size = lr / (1 - beta1 ** step)
+        self._bias_correction2_sqrt = (1 - beta2 ** step) ** 0.5
+
     def _update(self, i, p, g, lr):
         beta1, beta2 = self.betas
-        if self.weight_decay:
-            if self.decoupled:
-                p = p * (1 - lr * self.weight_decay)
-            else:
-                g = g + self.weight_decay * p
         m = _lerp(self.m[i], g, 1 - beta1)
         v = self.v[i] * beta2 + (1 - beta2) * g * g
         self.m[i], self.v[i] = m, v
-        step = self.t + 1
-        bias_correction1 = 1 - beta1 ** step
-        bias_correction2 = 1 - beta2 ** step
-        step_size = lr / bias_correction1
         if self.amsgrad:
             v = self.v_max[i] = max(self.v_max[i], v)
-        denom = math.sqrt(v) / bias_correction2 ** 0.5 + self.eps
-        return p + -step_size * m / denom
+        denom = math.sqrt(v) / self._bias_correction2_sqrt + self.eps
+        return p + -self._step_size * m / denom
 
 
 class AdamW(Adam):

@@ -45,18 +45,16 @@ def from_torch(seq):
 
     torch = _torch()
     names = {cls: name for name, cls in _activation_modules(torch).items()}
-    linears, acts, has_act = [], [], []
+    linears, acts = [], []  # acts[k]: the activation after Linear k, None until one is seen
     for i, module in enumerate(seq):
         if isinstance(module, torch.nn.Linear):
             linears.append(module)
-            acts.append("linear")
-            has_act.append(False)
+            acts.append(None)
         elif type(module) in names or isinstance(module, torch.nn.Identity):
-            if not linears or has_act[-1]:
+            if not linears or acts[-1] is not None:
                 raise ValueError(f"from_torch: module {i} ({type(module).__name__}) must follow "
                                  f"a Linear layer")
             acts[-1] = names.get(type(module), "linear")
-            has_act[-1] = True
         else:
             raise ValueError(f"from_torch: module {i} is a {type(module).__name__}; only Linear, "
                              f"ReLU, Tanh, Sigmoid and Identity can be converted")
@@ -72,7 +70,7 @@ def from_torch(seq):
     finally:
         random.setstate(state)
     for layer, linear, act in zip(mlp.layers, linears, acts):
-        layer.activation = act
+        layer.activation = act or "linear"
         weight = linear.weight.detach().to(torch.float64).tolist()
         bias = (linear.bias.detach().to(torch.float64).tolist() if linear.bias is not None
                 else [0.0] * linear.out_features)

@@ -11,6 +11,7 @@ import tinygrad_value as tv
 from tinygrad_value.backward import gc_paused
 
 from . import losses, optim
+from .losses import _data
 from .module import Module
 
 
@@ -42,10 +43,6 @@ class History:
         return self.accuracy[-1]
 
 
-def _number(x) -> float:
-    return x.data if isinstance(x, tv.Value) else float(x)
-
-
 def accuracy(outputs: Sequence, targets: Sequence, threshold: float = 0.0) -> float:
     """The fraction of correct predictions.
 
@@ -62,10 +59,10 @@ def accuracy(outputs: Sequence, targets: Sequence, threshold: float = 0.0) -> fl
     correct = 0
     for out, t in zip(outputs, targets):
         if isinstance(out, (list, tuple)):
-            scores = [_number(s) for s in out]
-            correct += scores.index(max(scores)) == int(_number(t))
+            scores = [_data(s) for s in out]
+            correct += scores.index(max(scores)) == int(_data(t))
         else:
-            correct += (_number(out) > threshold) == (_number(t) > 0)
+            correct += (_data(out) > threshold) == (_data(t) > 0)
     return correct / len(outputs)
 
 
@@ -139,7 +136,7 @@ def fit(model: Module, X: Sequence[Sequence[float]], y: Sequence,
     if optimizer is None:
         optimizer = optim.SGD(params, lr=0.1)
     rng = random.Random(seed)
-    per_epoch = len(_batches(len(X), batch_size, random.Random(0)))
+    per_epoch = 1 if batch_size is None else -(-len(X) // batch_size)  # ⌈n / batch_size⌉
     total_steps = steps if steps is not None else per_epoch * (10 if epochs is None else epochs)
     run_step = (_CompiledStep if compiled else _EagerStep)(model, loss_fn, l2, params)
 
@@ -155,8 +152,8 @@ def fit(model: Module, X: Sequence[Sequence[float]], y: Sequence,
                 if step >= total_steps:
                     break
                 xb, yb = [X[i] for i in idx], [y[i] for i in idx]
-                model.zero_grad()
-                optimizer.zero_grad()
+                for p in params:  # backward() adds into leaves: start the step from 0
+                    p.grad = 0.0
                 # A step allocates a whole graph of Values, which hold no reference cycles;
                 # pausing the cyclic collector meanwhile halves the time of an eager step.
                 with gc_paused():
@@ -224,9 +221,6 @@ class _CompiledStep(_EagerStep):
     """Build the graph once per batch size on leaf Values, then replay it with ``tv.compile``."""
 
     def __init__(self, model, loss_fn, l2, params):
-        if not hasattr(tv, "compile"):
-            raise RuntimeError("fit(compiled=True) needs tv.compile, which this version of "
-                               "tinygrad_value does not have")
         super().__init__(model, loss_fn, l2, params)
         self.programs = {}  # batch size -> (input leaves, target leaves, outputs, program)
 
@@ -269,6 +263,6 @@ class _CompiledStep(_EagerStep):
             else:
                 leaf.data = float(t)
         value = program()
-        numbers = [[program.value(o) for o in out] if isinstance(out, (list, tuple))
-                   else program.value(out) for out in outputs]
-        return float(value), numbers
+        scores = [[program.value(o) for o in out] if isinstance(out, (list, tuple))
+                  else program.value(out) for out in outputs]
+        return float(value), scores
