@@ -68,6 +68,23 @@ def test_reuse_draws_two_edges():
     assert len(re.findall(r"^\s*v0 -> v1_op ", src, re.MULTILINE)) == 2
 
 
+def test_ids_can_be_given_so_a_page_and_its_drawing_agree():
+    o, vs = neuron()
+    given = {v: f"node_{v.label or 'anon'}_{i}" for i, v in enumerate(tv.topo_order(o))}
+    src = tv.draw_dot(o, ids=given).source
+    assert "{ x1 | data 2.0000 | grad -1.5000 }" in node_line(src, given[vs["x1"]])
+    assert f"{given[vs['n']]}_op -> {given[vs['n']]}" in src
+    with pytest.raises(ValueError, match="every Value"):
+        tv.draw_dot(o, ids={o: "v0"})
+
+
+def test_edges_drawn_without_gradient_ink_have_the_same_ids():
+    o, _ = neuron()
+    inked, plain = tv.draw_dot(o).source, tv.draw_dot(o, grad_edges=False).source
+    edge_ids = re.compile(r'id=(v\d+_(?:in\d+|out))')
+    assert edge_ids.findall(plain) == edge_ids.findall(inked) != []
+
+
 def test_leaves_parameters_constants_and_output_look_different():
     x = tv.Value(1.0, label="x")
     w = tv.Value(2.0, label="layer1.neuron0.w[0]")

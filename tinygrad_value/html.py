@@ -80,7 +80,7 @@ def _page_data(w: Walkthrough) -> dict:
         formulas[step.node] = forward_line(step, names, f)
     nodes = []
     for v in w.order:
-        grad = sum(c.contribution for _, _, c in w.received[v]) if v is not w.root else 1.0
+        grad = w.grads[v]
         nodes.append({
             "id": ids[v],
             "name": names[v],
@@ -114,7 +114,7 @@ def backprop_html(root: Value, path: str | Path | None = None, title: str | None
     """
     w = Walkthrough(root, fmt, decimals)
     graph = draw_dot(root, rankdir=rankdir, decimals=decimals, fmt=fmt, max_nodes=max_nodes,
-                     grad_edges=False, names=w.names)
+                     grad_edges=False, names=w.names, ids=w.ids)
     svg = _strip_xml_header(pipe(graph, "svg").decode("utf-8"))
     svg = re.sub(r"<!--.*?-->\n?", "", svg, flags=re.DOTALL)  # graphviz's comments: noise
     data = _page_data(w)

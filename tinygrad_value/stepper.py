@@ -9,7 +9,6 @@ joins both into numbered frames of text, which the terminal stepper and the HTML
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import NamedTuple, Union
@@ -114,6 +113,11 @@ def node_names(order: list[Value]) -> dict[Value, str]:
     return names
 
 
+def node_ids(order: list[Value]) -> dict[Value, str]:
+    """Each node's id in drawings and the HTML page: ``v0, v1, ...`` in topological order."""
+    return {v: f"v{i}" for i, v in enumerate(order)}
+
+
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" + ("" if n == 1 else "s")
 
@@ -175,12 +179,14 @@ class Walkthrough:
         self.root = root
         self.order: list[Value] = topo_order(root)
         self.names = node_names(self.order)
-        self.ids = {v: f"v{i}" for i, v in enumerate(self.order)}
+        self.ids = node_ids(self.order)
         self.format = formatter(fmt, decimals)
         self.forward = list(forward_steps(root))
         self.backward = list(backprop_steps(root))
         # contributions each node received, in order: (frame index, step, contribution)
         self.received: dict[Value, list] = {v: [] for v in self.order}
+        # each node's gradient once the pass is complete (filled in by _frames)
+        self.grads: dict[Value, float] = {}
         self.frames = self._frames()
 
     def _frames(self) -> list[Frame]:
@@ -212,9 +218,10 @@ class Walkthrough:
             frames.append(Frame("backward", node, title,
                                 [chain_rule_line(step, c, names, f) for c in step.contributions],
                                 grads=changed))
+        self.grads = {v: grads.get(v, 0.0) for v in self.order}
         ins = [v for v in leaves if v.label] or leaves
         frames.append(Frame("done", None, "done: every gradient is complete",
-                            [f"dL/d{names[v]} = {f(grads.get(v, 0.0))}" for v in ins]))
+                            [f"dL/d{names[v]} = {f(self.grads[v])}" for v in ins]))
         return frames
 
     def gradient_sum(self, node: Value) -> str:
@@ -225,8 +232,7 @@ class Walkthrough:
         parts = [f"{f(c.contribution)} (from {names[s.node]})" for _, s, c in self.received[node]]
         if not parts:
             return f"dL/d{names[node]} = 0 (L does not depend on it)"
-        total = math.fsum(c.contribution for _, _, c in self.received[node])
-        return f"dL/d{names[node]} = {' + '.join(parts)} = {f(total)}"
+        return f"dL/d{names[node]} = {' + '.join(parts)} = {f(self.grads[node])}"
 
     def summary(self) -> list[str]:
         """One line per node: name, op and inputs, value."""

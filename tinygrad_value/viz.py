@@ -20,7 +20,7 @@ from pathlib import Path
 
 from .backward import topo_order
 from .files import write_atomic
-from .stepper import Formatter, formatter
+from .stepper import Formatter, formatter, node_ids
 from .value import Value
 
 DEFAULT_MAX_NODES = 400  # beyond this a drawing is unreadable and graphviz slow
@@ -174,7 +174,8 @@ def _ink(g: float, biggest: float) -> dict[str, str]:
 
 def draw_dot(root: Value, rankdir: str = "LR", decimals: int = 4, fmt: Formatter = None,
              max_nodes: int = DEFAULT_MAX_NODES, cluster: bool = True, grad_edges: bool = True,
-             names: dict[Value, str] | None = None, title: str | None = None):
+             names: dict[Value, str] | None = None, title: str | None = None,
+             ids: dict[Value, str] | None = None):
     """A ``graphviz.Digraph`` of root's graph.
 
     One record per Value (``label | data | grad``, numbers with ``decimals`` places or ``fmt``,
@@ -183,8 +184,9 @@ def draw_dot(root: Value, rankdir: str = "LR", decimals: int = 4, fmt: Formatter
     each edge's colour and width show the gradient flowing back along it (``local · upstream``).
     ``rankdir`` is ``"LR"`` or ``"TB"`` (also ``RL``, ``BT``). Values are grouped into clusters by
     dotted labels (``cluster=False`` turns that off). ``names`` shows a name for unlabelled
-    Values. Node ids are ``v0, v1, ...`` in topological order, op nodes ``v3_op``; edges into an
-    op node are ``v3_in0, v3_in1, ...`` and from it ``v3_out``.
+    Values. Node ids are ``ids[v]`` when given (the HTML page passes its walkthrough's), else
+    ``v0, v1, ...`` in topological order; op nodes are ``v3_op``, edges into an op node
+    ``v3_in0, v3_in1, ...`` and from it ``v3_out``.
 
     Raises ``GraphTooLarge`` (a ``ValueError``) past ``max_nodes`` Values.
     """
@@ -194,7 +196,10 @@ def draw_dot(root: Value, rankdir: str = "LR", decimals: int = 4, fmt: Formatter
     check_size(root, max_nodes)
     f: Callable[[float], str] = formatter(fmt, decimals)
     order = topo_order(root)
-    ids = {v: f"v{i}" for i, v in enumerate(order)}
+    if ids is None:
+        ids = node_ids(order)
+    elif any(v not in ids for v in order):
+        raise ValueError("ids= must give an id to every Value in root's graph")
     where = clusters(order) if cluster else {}
     horizontal = rankdir in ("LR", "RL")
 
@@ -216,17 +221,16 @@ def draw_dot(root: Value, rankdir: str = "LR", decimals: int = 4, fmt: Formatter
                             "fontsize": "10", "labeljust": "l", "fontname": "Helvetica"})
         return groups[name]
 
-    # edge gradients: into an op node, local · upstream for each child; out of it, the node's grad
+    # edges: into an op node, carrying local · upstream for each child; out of it, the node's
+    # grad. The local derivatives are only needed to ink the edges (scalar_math never raises).
     edges = []
     for v in order:
         fn = v._fn
         if fn is None:
             continue
         children = v.children
-        try:
-            locals_ = fn.local_scalar(tuple(c.data for c in children), v._arg, v.data)
-        except (ValueError, ZeroDivisionError, OverflowError):
-            locals_ = (math.nan,) * len(children)
+        locals_ = (fn.local_scalar(tuple(c.data for c in children), v._arg, v.data)
+                   if grad_edges else (0.0,) * len(children))
         for k, (c, local) in enumerate(zip(children, locals_)):
             edges.append((ids[c], ids[v] + "_op", f"{ids[v]}_in{k}", float(local) * v.grad))
         edges.append((ids[v] + "_op", ids[v], f"{ids[v]}_out", v.grad))
