@@ -14,7 +14,7 @@ slows the training down; while the page says *paused*, the callback blocks the t
 
 from __future__ import annotations
 
-import json
+import functools
 import math
 import threading
 import time
@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from tinygrad_value.files import write_atomic
+from tinygrad_value.html import json_for_script
 
 from .live_render import (
     GraphUnavailable,
@@ -150,18 +151,17 @@ class LiveView(_Watcher):
         self._step_budget = 0
         self._done = False
         self._closed = False
-        self._latest: Optional[tuple] = None  # (step, params) not yet drawn
+        # (step, params) not yet drawn; the first picture is the untrained model ("before training")
+        self._latest: Optional[tuple] = (-1, param_values(model))
         self._picture_now: Optional[dict] = None
         self._svg: Optional[str] = None
         self._svg_version = 0
         self._svg_step = -1
+        self._svg_sample = self.sample
         self._svg_error = ""
         self._graph_wanted = True
         self._last_call = 0.0
         self._drawn_params: Optional[List[float]] = None
-        self._current_step: Optional[int] = None
-        # the first picture: the untrained model (step -1, "before training")
-        self._latest = (-1, param_values(model))
         self._drawer = threading.Thread(target=self._draw_loop, name="live-draw", daemon=True)
         self._drawer.start()
         from .live_server import serve
@@ -186,7 +186,6 @@ class LiveView(_Watcher):
             if self._closed:
                 return
             self._record_metrics(step, history, params)
-            self._current_step = int(step)
             self._latest = (int(step), params)
             if step % self.graph_every == 0:
                 self._graph_wanted = True
@@ -346,7 +345,7 @@ class LiveView(_Watcher):
             return {
                 "version": self._version,
                 "status": status,
-                "step": self._current_step,
+                "step": self.steps[-1] if self.steps else None,
                 "sample": self.sample,
                 "curve_from": since,
                 "curve_to": len(self.steps),
@@ -355,7 +354,7 @@ class LiveView(_Watcher):
                 "acc": self.acc[since:],
                 "picture": self._picture_now,
                 "graph": {"version": self._svg_version, "step": self._svg_step,
-                          "sample": getattr(self, "_svg_sample", self.sample),
+                          "sample": self._svg_sample,
                           "error": self._svg_error, "ready": self._svg is not None},
             }
 
@@ -435,7 +434,11 @@ class LiveRecorder(_Watcher):
 
 def render_page(config: dict) -> str:
     """The page with ``config`` embedded as JSON (safe inside a <script> element)."""
-    data = json.dumps(config, separators=(",", ":"), allow_nan=False)
-    data = data.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-    html = PAGE.read_text(encoding="utf-8")
-    return html.replace("/*__CONFIG__*/null", data, 1)
+    return _page_template().replace("/*__CONFIG__*/null",
+                                    json_for_script(config, separators=(",", ":")), 1)
+
+
+@functools.lru_cache(maxsize=1)
+def _page_template() -> str:
+    """live_page.html, read once (it ships with the package and does not change)."""
+    return PAGE.read_text(encoding="utf-8")

@@ -40,6 +40,11 @@ ROUTES = {
 PATHS = {path for _, path in ROUTES}
 
 
+def _loopback_hosts(port: int) -> set:
+    """The Host headers this server answers to: its loopback names with its port."""
+    return {f"127.0.0.1:{port}", f"localhost:{port}", f"[::1]:{port}"}
+
+
 class BadRequest(Exception):
     """Answered with a 4xx status and a one-line reason; never reaches the training loop."""
 
@@ -139,9 +144,7 @@ class _Handler(BaseHTTPRequestHandler):
         host = self.headers.get("Host")
         if host is None:
             return
-        port = self.server.server_address[1]
-        ok = {f"127.0.0.1:{port}", f"localhost:{port}", f"[::1]:{port}"}
-        if host.strip().lower() not in ok:
+        if host.strip().lower() not in _loopback_hosts(self.server.server_address[1]):
             raise BadRequest(403, "this server answers only to 127.0.0.1")
 
     def _check_origin(self) -> None:
@@ -149,9 +152,8 @@ class _Handler(BaseHTTPRequestHandler):
         origin = self.headers.get("Origin")
         if origin is None or origin == "null":
             return
-        port = self.server.server_address[1]
-        if origin.lower() not in {f"http://127.0.0.1:{port}", f"http://localhost:{port}",
-                                  f"http://[::1]:{port}"}:
+        hosts = _loopback_hosts(self.server.server_address[1])
+        if origin.lower() not in {"http://" + host for host in hosts}:
             raise BadRequest(403, "cross-origin request refused")
 
     def _drain_body(self) -> None:

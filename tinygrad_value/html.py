@@ -44,9 +44,11 @@ class BackpropPage:
         return f"BackpropPage({where}{self.frames} steps, {len(self.html)} characters)"
 
 
-def _json_for_script(obj) -> str:
-    """JSON that cannot end its <script> element early: <, > and & become \\u escapes."""
-    text = json.dumps(obj, ensure_ascii=False, allow_nan=False)
+def json_for_script(obj, **dumps_options) -> str:
+    """JSON that cannot end its <script> element early: <, > and & become \\u escapes.
+
+    ``dumps_options`` go to ``json.dumps`` (NaN and infinity are refused: JSON has neither)."""
+    text = json.dumps(obj, allow_nan=False, **dumps_options)
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
@@ -124,7 +126,7 @@ def backprop_html(root: Value, path: str | Path | None = None, title: str | None
         last=str(len(w.frames) - 1),
         css=html_template.CSS,
         svg=svg,
-        data=_json_for_script(data),
+        data=json_for_script(data, ensure_ascii=False),
         js=html_template.JS,
     )
     out = None
