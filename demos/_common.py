@@ -74,26 +74,19 @@ class Predictor:
     ``batch`` points is built once on input leaves and compiled with ``tv.compile``; each call
     writes the points into the leaves batch by batch and replays it, the trick the training
     loops use. The replay reads the parameters' current ``.data``, so one Predictor follows a
-    model through training. It also runs a backward pass, so parameter grads are saved and
-    restored around each call. With ``compiled=False`` it runs the eager engine under
+    model through training; it runs the forward pass only, so no grad is touched. With
+    ``compiled=False`` it runs the eager engine under
     ``tv.no_grad()``: cheaper when the points are evaluated only once, since compiling costs
     several eager passes.
     """
 
     def __init__(self, model, nin: int, batch: int = 512, compiled: bool = True) -> None:
         self.model, self.nin, self.batch = model, nin, batch
-        self.params = list(model.parameters()) if hasattr(model, "parameters") else []
         self.program = None
         if compiled:
             self.inputs = [[tv.Value(0.0) for _ in range(nin)] for _ in range(batch)]
             self.outputs = [_outputs(model(row)) for row in self.inputs]
-            saved = [p.grad for p in self.params]
             self.program = tv.compile(tv.sum([v for row in self.outputs for v in row]))
-            self._restore(saved)
-
-    def _restore(self, grads) -> None:
-        for p, g in zip(self.params, grads):
-            p.grad = g
 
     def __call__(self, points):
         import numpy as np
@@ -104,17 +97,15 @@ class Predictor:
                 rows = [[v.data for v in _outputs(self.model([tv.Value(float(c)) for c in p]))]
                         for p in points]
             return np.array(rows).reshape(len(points), -1)
-        saved = [p.grad for p in self.params]
         result = np.empty((len(points), len(self.outputs[0])))
         for start in range(0, len(points), self.batch):
             chunk = points[start:start + self.batch]
             for row, values in zip(self.inputs, chunk):  # a short last chunk leaves stale rows
                 for leaf, x in zip(row, values):
                     leaf.data = float(x)
-            self.program()
+            self.program.forward()
             for i in range(len(chunk)):
                 result[start + i] = [self.program.value(v) for v in self.outputs[i]]
-        self._restore(saved)
         return result
 
 

@@ -268,6 +268,24 @@ def test_interior_values_are_untouched_and_readable_through_the_program():
         prog.value(tv.Value(1.0))
 
 
+def test_forward_only_replay_computes_values_and_touches_no_grad():
+    x = tv.Value(2.0, label="x")
+    w = tv.Value(-0.5, label="w")
+    h = (x * w).tanh()
+    root = h * x + w.exp()
+    prog = tv.compile(root)
+    x.data, w.data = 0.3, 1.5
+    x.grad = w.grad = 7.0
+    value = prog.forward()
+    assert x.grad == 7.0 and w.grad == 7.0
+    assert_close(value, math.tanh(0.45) * 0.3 + math.exp(1.5), "forward()")
+    assert_close(prog.value(h), math.tanh(0.45), "value(h) after forward()")
+    with pytest.raises(RuntimeError, match="full call"):
+        prog.grad(h)
+    assert prog() == value  # a full call then adds the gradients as backward() would
+    assert_close(x.grad - 7.0, (1 - math.tanh(0.45) ** 2) * 1.5 * 0.3 + math.tanh(0.45), "dx")
+
+
 def _eager_message(build) -> str:
     with pytest.raises(ValueError) as info:
         build()

@@ -54,7 +54,7 @@ class Program:
         nw = len(p["wa"])
         self._WA = np.zeros(nw)
         self._WB = np.zeros(nw)
-        self._called = False
+        self._done = ""  # what the last completed call computed: "", "forward" or "backward"
         self._where: dict = {}  # folded node -> where its terms are (see _absorbed)
         # one-node levels run on floats (``narrow_levels=False``: everything vectorised, for tests)
         self._narrow = narrow.plan(p) if narrow_levels else [None] * len(p["steps"])
@@ -72,24 +72,35 @@ class Program:
 
     def __call__(self) -> float:
         """Recompute forward and backward from the leaves' current data; return root's value."""
+        return self._run(backward=True)
+
+    def forward(self) -> float:
+        """Recompute only the forward pass (no gradient is computed or added anywhere); return
+        root's value. ``value(node)`` answers afterwards, ``grad(node)`` needs a full call."""
+        return self._run(backward=False)
+
+    def _run(self, backward: bool) -> float:
         p = self._p
         V, G, C = self._V, self._G, self._C
         n = self._nleaf
-        self._called = False  # until this call completes (a domain error leaves it half done)
+        self._done = ""  # until this call completes (a domain error leaves it half done)
         V[:n] = np.fromiter(map(_data, self._leaves), dtype=np.float64, count=n)
         V[n] = 1.0
-        if p["root_slot"] < n:  # the root is a leaf: d root / d root = 1
-            G[p["root_slot"]] = 1.0
-            self.root.grad += 1.0
-            self._called = True
-            return float(V[p["root_slot"]])
-        with np.errstate(all="ignore"):
-            self._forward(p, V)
-            self._backward(p, V, G, C)
-        for leaf, g in zip(self._leaves, G[:n].tolist()):
-            leaf.grad += g
-        self._called = True
-        return float(V[p["root_slot"]])
+        root = p["root_slot"]
+        if root >= n:
+            with np.errstate(all="ignore"):
+                self._forward(p, V)
+                if backward:
+                    self._backward(p, V, G, C)
+        if backward:
+            if root < n:  # the root is a leaf: d root / d root = 1
+                G[root] = 1.0
+                self.root.grad += 1.0
+            else:
+                for leaf, g in zip(self._leaves, G[:n].tolist()):
+                    leaf.grad += g
+        self._done = "backward" if backward else "forward"
+        return float(V[root])
 
     def _forward(self, p: dict, V: np.ndarray) -> None:
         xp = np_math
@@ -184,7 +195,7 @@ class Program:
     # --- reading results ---------------------------------------------------------------------
 
     def _locate(self, node: Value):
-        if not self._called:
+        if not self._done:
             raise RuntimeError("call the compiled program before reading values or gradients")
         k = self._p["topo"].get(node)
         if k is None:
@@ -208,6 +219,9 @@ class Program:
         """d root / d node as of the last call (what ``root.backward()`` would leave in .grad
         for an interior node; for a leaf, this call's contribution alone)."""
         k = self._locate(node)
+        if self._done != "backward":
+            raise RuntimeError("grad() needs a full call of the program; forward() computes "
+                               "values only")
         s = int(self._p["slot"][k])
         if s >= 0:
             return float(self._G[s])
