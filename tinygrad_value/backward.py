@@ -73,6 +73,12 @@ def topo_order(root) -> List:
     return order
 
 
+def local_grads(node) -> tuple:
+    """∂node/∂child for each child at the current data, from the op table; no upstream factor.
+    (``backward()`` inlines this per arity, since it runs once per node of every pass.)"""
+    return node._fn.local_scalar(tuple(c.data for c in node.children), node._arg, node.data)
+
+
 def start_backward(root) -> List:
     """What every backward pass does first: reset interior grads, seed ``root.grad += 1``.
 

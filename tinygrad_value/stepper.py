@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import NamedTuple, Union
 
-from .backward import start_backward, topo_order
+from .backward import local_grads, start_backward, topo_order
 from .ops import format_number
 from .value import Value
 
@@ -58,14 +58,11 @@ def backprop_steps(root: Value) -> Iterator[Step]:
     """
     order = start_backward(root)
     for node in reversed(order):
-        fn = node._fn
-        if fn is None:
+        if node._fn is None:
             continue
-        children = node.children
         upstream = node.grad
-        locals_ = fn.local_scalar(tuple(c.data for c in children), node._arg, node.data)
         contributions = []
-        for child, local in zip(children, locals_):
+        for child, local in zip(node.children, local_grads(node)):
             local = float(local)
             amount = local * upstream
             child.grad += amount

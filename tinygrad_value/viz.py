@@ -18,7 +18,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from .backward import topo_order
+from .backward import local_grads, topo_order
 from .files import write_atomic
 from .stepper import Formatter, formatter, node_ids
 from .value import Value
@@ -229,8 +229,7 @@ def draw_dot(root: Value, rankdir: str = "LR", decimals: int = 4, fmt: Formatter
         if fn is None:
             continue
         children = v.children
-        locals_ = (fn.local_scalar(tuple(c.data for c in children), v._arg, v.data)
-                   if grad_edges else (0.0,) * len(children))
+        locals_ = local_grads(v) if grad_edges else (0.0,) * len(children)
         for k, (c, local) in enumerate(zip(children, locals_)):
             edges.append((ids[c], ids[v] + "_op", f"{ids[v]}_in{k}", float(local) * v.grad))
         edges.append((ids[v] + "_op", ids[v], f"{ids[v]}_out", v.grad))
