@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 
 import tinygrad_value as tv
-from tinygrad_value.expr import parse
+from tinygrad_value.show.expr import parse
 
 DOCS = Path(__file__).resolve().parent
 NEURON = "x1=2.0; x2=0.0; w1=-3.0; w2=1.0; b=6.8813735870195432; n=x1*w1 + x2*w2 + b; o=n.tanh()"

@@ -1,11 +1,25 @@
-"""nn: neurons, layers, losses, optimizers, data and a training loop, built on tinygrad_value."""
+"""nn: neurons, layers, losses, optimizers, data and a training loop, built on tinygrad_value.
+
+May import ``tinygrad_value`` (never the reverse); ``nn.live`` (the live view) is loaded only when used.
+"""
 
 from . import data, losses, optim
 from .dropout import Dropout
-from .live import LiveRecorder, LiveView
 from .mlp import MLP, Layer, Neuron
 from .module import Module, StateDictError
 from .train import History, accuracy, fit
 
 __all__ = ["Module", "StateDictError", "Neuron", "Layer", "MLP", "Dropout", "losses", "optim",
            "data", "fit", "History", "accuracy", "LiveView", "LiveRecorder"]
+
+_LIVE = ("LiveView", "LiveRecorder")
+
+
+def __getattr__(name: str):
+    """``nn.LiveView`` and ``nn.LiveRecorder`` load ``nn.live`` on first use, so ``import nn``
+    stays free of the server; any other missing name is the usual AttributeError."""
+    if name in _LIVE:
+        from . import live
+
+        return getattr(live, name)
+    raise AttributeError(f"module 'nn' has no attribute {name!r}")

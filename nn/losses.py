@@ -12,7 +12,7 @@ import numbers
 from typing import List, Sequence, Tuple, Union
 
 import tinygrad_value as tv
-from tinygrad_value.value import as_value as _as_value
+from tinygrad_value.engine.value import as_value as _as_value
 
 Scalar = Union[tv.Value, float, int]
 LOG_CLAMP = -100.0  # PyTorch's binary_cross_entropy clamps log at -100

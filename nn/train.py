@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Callable, List, Optional, Sequence, Union
 
 import tinygrad_value as tv
-from tinygrad_value.backward import gc_paused
+from tinygrad_value.engine.backward import gc_paused
 
 from . import losses, optim
 from .losses import _data

@@ -1,14 +1,18 @@
-"""tinygrad-value: a scalar autograd engine for seeing how backpropagation works."""
+"""tinygrad-value: a scalar autograd engine for seeing how backpropagation works.
 
-from .backward import topo_order
+``engine/`` is the autograd a learner reads first, ``show/`` the tools that show one graph, and
+``compiled/`` the optional NumPy replay. Every public name is importable from here.
+"""
+
 from .compiled import compile
-from .expr import ExprError
-from .gradcheck import GradcheckError, gradcheck
-from .html import BackpropPage, backprop_html
-from .ops import OPS, Op
-from .stepper import Step, backprop_steps, forward_steps, walkthrough
-from .value import Value, dot, is_grad_enabled, no_grad, sum
-from .viz import GraphTooLarge, GraphvizNotFound, draw_dot, render_graph
+from .engine.backward import topo_order
+from .engine.gradcheck import GradcheckError, gradcheck
+from .engine.ops import OPS, Op
+from .engine.value import Value, dot, is_grad_enabled, no_grad, sum
+from .show.expr import ExprError
+from .show.html import BackpropPage, backprop_html
+from .show.stepper import Step, backprop_steps, forward_steps, walkthrough
+from .show.viz import GraphTooLarge, GraphvizNotFound, draw_dot, render_graph
 
 __all__ = ["Value", "sum", "dot", "no_grad", "is_grad_enabled", "gradcheck", "GradcheckError",
            "topo_order", "OPS", "Op", "compile",

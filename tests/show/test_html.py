@@ -10,7 +10,7 @@ import pytest
 from conftest import need_dot
 
 import tinygrad_value as tv
-from tinygrad_value.expr import parse
+from tinygrad_value.show.expr import parse
 
 SRC = "x=2.0; w=-3.0; b=6.8813735870195432; n=x*w+b; o=n.tanh()"
 

@@ -18,10 +18,10 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from .backward import local_grads, topo_order
-from .files import write_atomic
+from ..engine.backward import local_grads, topo_order
+from ..engine.value import Value
+from ..files import write_atomic
 from .stepper import Formatter, formatter, node_ids
-from .value import Value
 
 DEFAULT_MAX_NODES = 400  # beyond this a drawing is unreadable and graphviz slow
 INLINE_MAX_NODES = 150  # Jupyter draws a Value inline only below this size

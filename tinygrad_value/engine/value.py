@@ -297,7 +297,7 @@ class Value:
 
     def _repr_svg_(self) -> Optional[str]:
         """Jupyter draws a Value as its graph; None (the plain repr) if too big or no graphviz."""
-        from .viz import repr_svg  # graphviz is imported only when drawing
+        from ..show.viz import repr_svg  # graphviz is imported only when drawing
 
         return repr_svg(self)
 

@@ -20,12 +20,12 @@ import operator
 
 import numpy as np
 
+from ..engine.backward import gc_paused
+from ..engine.ops import MUL
+from ..engine.value import Value, _domain_error
 from . import narrow, np_math
-from .backward import gc_paused
 from .fold import eager_sum
-from .ops import MUL
 from .schedule import UnsupportedOpError, build
-from .value import Value, _domain_error
 
 __all__ = ["Program", "UnsupportedOpError"]
 

@@ -16,10 +16,10 @@ import re
 from pathlib import Path
 from string import Template
 
+from ..engine.value import Value
+from ..files import write_atomic
 from . import html_template
-from .files import write_atomic
 from .stepper import Formatter, Walkthrough, chain_rule_line, forward_line
-from .value import Value
 from .viz import DEFAULT_MAX_NODES, draw_dot, node_kind, pipe
 
 

@@ -8,8 +8,8 @@ import random
 import pytest
 
 import tinygrad_value as tv
-from tinygrad_value.__main__ import interact
-from tinygrad_value.stepper import (
+from tinygrad_value.show.cli import interact
+from tinygrad_value.show.stepper import (
     chain_rule_line,
     forward_line,
     forward_steps,

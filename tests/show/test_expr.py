@@ -7,7 +7,7 @@ import math
 import pytest
 
 import tinygrad_value as tv
-from tinygrad_value.expr import ExprError, evaluate, parse
+from tinygrad_value.show.expr import ExprError, evaluate, parse
 
 
 def test_the_issue_example():

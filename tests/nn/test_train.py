@@ -9,7 +9,7 @@ import pytest
 import nn
 import tinygrad_value as tv
 from nn import losses, optim
-from tinygrad_value import scalar_math
+from tinygrad_value.engine import scalar_math
 
 
 def test_accuracy_binary_multiclass_and_thresholds():

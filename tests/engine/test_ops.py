@@ -10,8 +10,8 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import tinygrad_value as tv
-from tinygrad_value import scalar_math
-from tinygrad_value.ops import OPS
+from tinygrad_value.engine import scalar_math
+from tinygrad_value.engine.ops import OPS
 
 # Where each op's inputs are drawn from: inside the domain, away from kinks and overflow.
 # (lo, hi) per input, plus a constant parameter where the op has one.

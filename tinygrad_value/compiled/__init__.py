@@ -1,6 +1,7 @@
 """tv.compile(root): replay a fixed scalar graph, forward and backward, at NumPy speed.
 
-This module is only the entry point, so that ``import tinygrad_value`` stays free of NumPy; the
+The NumPy replay, optional: nothing else in the package imports it. May import ``engine``.
+This ``__init__`` is only the entry point, so ``import tinygrad_value`` stays free of NumPy; the
 graph is flattened by ``schedule.py`` and replayed by ``replay.Program``, both of which evaluate
 the op table's own rules on arrays (``np_math`` is their ``xp``).
 """
@@ -10,8 +11,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover
+    from ..engine.value import Value
     from .replay import Program
-    from .value import Value
 
 
 def compile(root: Value) -> Program:  # noqa: A001 - tv.compile is the public name

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import math
 
-from . import scalar_math as sm
+from ..engine import scalar_math as sm
+from ..engine.ops import MUL
+from ..engine.value import _domain_error
 from .fold import eager_sum
-from .ops import MUL
-from .value import _domain_error
 
 MAX_TERMS = 8  # a one-node level whose sum has more terms than this stays vectorised
 

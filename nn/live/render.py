@@ -14,9 +14,9 @@ import subprocess
 from typing import Callable, List, Optional, Sequence
 
 import tinygrad_value as tv
-from tinygrad_value.ops import OPS
+from tinygrad_value.engine.ops import OPS
 
-from .activations import ACTIVATIONS
+from ..activations import ACTIVATIONS
 
 SampleLoss = Callable[[tv.Value, float], tv.Value]
 
@@ -95,7 +95,7 @@ class Mirror:
         """The plan run on an array of points: each activation is the op table's own forward."""
         import numpy as np
 
-        from tinygrad_value import np_math
+        from tinygrad_value.compiled import np_math
 
         theta = np.array([p.data for p in self.params])
         h = np.asarray(points, dtype=float)

@@ -11,8 +11,8 @@ import pytest
 from conftest import need_chromium, need_dot, need_module
 
 import tinygrad_value as tv
-from tinygrad_value.expr import parse
-from tinygrad_value.stepper import walkthrough
+from tinygrad_value.show.expr import parse
+from tinygrad_value.show.stepper import walkthrough
 
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]

@@ -13,9 +13,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import NamedTuple, Union
 
-from .backward import local_grads, start_backward, topo_order
-from .ops import format_number
-from .value import Value
+from ..engine.backward import local_grads, start_backward, topo_order
+from ..engine.ops import format_number
+from ..engine.value import Value
 
 Formatter = Union[str, Callable[[float], str], None]
 

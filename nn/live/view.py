@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from tinygrad_value.files import write_atomic
-from tinygrad_value.html import json_for_script
+from tinygrad_value.show.html import json_for_script
 
-from .live_render import (
+from .render import (
     GraphUnavailable,
     Mirror,
     SampleLoss,
@@ -35,7 +35,7 @@ from .live_render import (
     sample_graph_svg,
 )
 
-PAGE = Path(__file__).with_name("live_page.html")
+PAGE = Path(__file__).with_name("page.html")
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
 
@@ -164,7 +164,7 @@ class LiveView(_Watcher):
         self._drawn_params: Optional[List[float]] = None
         self._drawer = threading.Thread(target=self._draw_loop, name="live-draw", daemon=True)
         self._drawer.start()
-        from .live_server import serve
+        from .server import serve
 
         self._server, self._server_thread = serve(self, host, port)
         shown = "[::1]" if host == "::1" else "127.0.0.1" if host == "localhost" else host
@@ -209,7 +209,7 @@ class LiveView(_Watcher):
         """
         try:
             if train is None:
-                from . import fit  # type: ignore[attr-defined]
+                from ..train import fit
 
                 return fit(self.model, self.X, self.y, callback=self.callback, **kwargs)
             return train(callback=self.callback, **kwargs)
@@ -440,5 +440,5 @@ def render_page(config: dict) -> str:
 
 @functools.lru_cache(maxsize=1)
 def _page_template() -> str:
-    """live_page.html, read once (it ships with the package and does not change)."""
+    """page.html, read once (it ships with the package and does not change)."""
     return PAGE.read_text(encoding="utf-8")

@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .backward import topo_order
+from ..engine.backward import topo_order
+from ..engine.ops import OPS, Op
 from .fold import PRODUCTS, UnsupportedOpError, fold
-from .ops import OPS, Op
 
 
 def _check_supported(fn: Op) -> None:

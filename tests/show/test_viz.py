@@ -10,7 +10,7 @@ import pytest
 from conftest import need_dot
 
 import tinygrad_value as tv
-from tinygrad_value.viz import GraphTooLarge, GraphvizNotFound, clusters, escape_record
+from tinygrad_value.show.viz import GraphTooLarge, GraphvizNotFound, clusters, escape_record
 
 
 def neuron(prefix=""):

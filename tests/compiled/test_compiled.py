@@ -14,9 +14,10 @@ from hypothesis import HealthCheck, assume, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 import tinygrad_value as tv  # noqa: E402
-from tinygrad_value import np_math, ops  # noqa: E402
-from tinygrad_value.replay import Program  # noqa: E402
-from tinygrad_value.value import _make  # noqa: E402
+from tinygrad_value.compiled import np_math  # noqa: E402
+from tinygrad_value.compiled.replay import Program  # noqa: E402
+from tinygrad_value.engine import ops  # noqa: E402
+from tinygrad_value.engine.value import _make  # noqa: E402
 
 REL, ABS = 1e-9, 1e-12
 

@@ -17,9 +17,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Union
 
-from . import value as _value
-from .ops import OPS
-from .value import Value, no_grad
+from ..engine import value as _value
+from ..engine.ops import OPS
+from ..engine.value import Value, no_grad
 
 MAX_SOURCE = 20_000  # characters; the stepper is for graphs a person can read
 

@@ -13,8 +13,8 @@ a group that was folded remembers where its terms went, so its value and gradien
 
 from __future__ import annotations
 
-from . import scalar_math
-from .ops import DOT, MUL, Op
+from ..engine import scalar_math
+from ..engine.ops import DOT, MUL, Op
 
 PRODUCTS = (MUL, DOT)  # out = Σ aᵢ·bᵢ; evaluated with MUL's forward and local rules
 
