@@ -1,6 +1,6 @@
 """nn: neurons, layers, losses, optimizers, data and a training loop, built on tinygrad_value.
 
-May import ``tinygrad_value`` (never the reverse); ``nn.live`` (the live view) is loaded only when used.
+May import ``tinygrad_value`` (never the reverse); ``nn.live``, the live view, loads on use.
 """
 
 from . import data, losses, optim
