@@ -6,11 +6,14 @@
 
 from .compiled import compile
 from .engine.backward import topo_order
+from .engine.custom import custom_op
 from .engine.gradcheck import GradcheckError, gradcheck
 from .engine.ops import OPS, Op
 from .engine.value import Value, dot, is_grad_enabled, no_grad, sum
+from .show.bughunt import bug_hunt
 from .show.expr import ExprError
 from .show.html import BackpropPage, backprop_html
+from .show.quiz import Feedback, Question, Quiz
 from .show.stepper import Step, backprop_steps, forward_steps, walkthrough
 from .show.viz import GraphTooLarge, GraphvizNotFound, draw_dot, render_graph
 
@@ -18,5 +21,6 @@ __all__ = ["Value", "sum", "dot", "no_grad", "is_grad_enabled", "gradcheck", "Gr
            "topo_order", "OPS", "Op", "compile",
            "draw_dot", "render_graph", "GraphTooLarge", "GraphvizNotFound",
            "backprop_steps", "forward_steps", "walkthrough", "Step",
-           "backprop_html", "BackpropPage", "ExprError"]
+           "backprop_html", "BackpropPage", "ExprError",
+           "Quiz", "Question", "Feedback", "custom_op", "bug_hunt"]
 __version__ = "0.1.0"

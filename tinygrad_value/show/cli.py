@@ -3,6 +3,7 @@
     python -m tinygrad_value step  "x=2.0; w=-3.0; b=6.88; n=x*w+b; o=n.tanh()"
     python -m tinygrad_value graph "x=2.0; y=x*x+x" -o graph.svg
     python -m tinygrad_value html  "x=2.0; y=x*x+x" -o backprop.html
+    python -m tinygrad_value quiz  "x=2.0; w=-3.0; n=x*w; o=n.tanh()"   (answers on stdin)
 
 EXPR is the tiny language of ``tinygrad_value.expr`` (parsed with ``ast``, never evaluated).
 A bad expression prints a message on stderr and exits with status 2.
@@ -26,7 +27,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="python -m tinygrad_value",
         description="See backprop: step through it, draw the graph, or write a stepper page.",
         epilog='EXPR example: "x=2.0; w=-3.0; b=6.88; n=x*w+b; o=n.tanh()" (the last name is L)')
-    sub = p.add_subparsers(dest="command", required=True, metavar="{step,graph,html}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="{step,graph,html,quiz}")
     step = sub.add_parser("step", help="print the graph, then each forward and backward step")
     step.add_argument("expr", metavar="EXPR")
     step.add_argument("--all", action="store_true", help="print every step without waiting")
@@ -38,6 +39,13 @@ def _parser() -> argparse.ArgumentParser:
     page.add_argument("expr", metavar="EXPR")
     page.add_argument("-o", "--output", default="backprop.html", help="default: backprop.html")
     page.add_argument("--rankdir", default="LR", choices=["LR", "TB", "RL", "BT"])
+    quiz = sub.add_parser("quiz", help="compute each gradient yourself; answers are checked")
+    quiz.add_argument("expr", metavar="EXPR")
+    quiz.add_argument("--kind", default="grad", choices=["grad", "local"],
+                      help="grad: dL/dnode (default); local: each local derivative")
+    quiz.add_argument("--upstream", type=float, default=None,
+                      help="the upstream gradient g in L = g·root (default: drawn, not ±1)")
+    quiz.add_argument("--seed", type=int, default=0)
     for s in (step, graph, page):
         s.add_argument("--decimals", type=int, default=4, choices=range(13), metavar="N",
                        help="digits after the point (default 4)")
@@ -94,6 +102,25 @@ def _step(program, args, out) -> int:
     return 0
 
 
+def _quiz(program, args, out) -> int:
+    from .quiz import Quiz, run_in_terminal
+
+    quiz = Quiz(program.root, upstream=args.upstream, kind=args.kind, seed=args.seed)
+
+    def read(prompt: str) -> str:
+        out.write(prompt)
+        out.flush()
+        line = sys.stdin.readline()
+        if not line:
+            raise EOFError
+        if not sys.stdin.isatty():
+            out.write(line if line.endswith("\n") else line + "\n")  # echo scripted answers
+        return line
+
+    run_in_terminal(quiz, read, lambda s: out.write(s + "\n"))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     out = sys.stdout
@@ -107,6 +134,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "step":
             return _step(program, args, out)
+        if args.command == "quiz":
+            return _quiz(program, args, out)
         if args.command == "graph":
             from .viz import render_graph
 
