@@ -1,4 +1,4 @@
-"""All benchmarks in one run: the eager engine, the compiled replay, the nnfs listing (``make bench``)."""
+"""All benchmarks in one run: eager engine, compiled replay, nnfs listing (``make bench``)."""
 
 from __future__ import annotations
 

@@ -115,7 +115,6 @@ def run_nnfs(X_train, y_train, X_test, y_test, epochs, batch_size, seed):
 
 def main(argv: Sequence[str] | None = None) -> dict:
     args = parse_args("Train a scalar MLP on 5,000 real MNIST digits.", argv, _add_flags)
-    import numpy as np
 
     import nn
 
