@@ -68,6 +68,7 @@ class _Entry:
         self.uses = 1
         self.prog = None
         self.direct = None
+        self.forwarded = False  # the last direct replay was a forward of the current leaves
 
 
 class LayerGraph:
@@ -173,12 +174,23 @@ class LayerGraph:
         prog = entry.prog
         if d is not None:
             V = prog._V
-            for idx, a in zip(d["leaf_slots"], arrays):
-                V[idx] = a.reshape(-1)
-            V[d["seed_slots"]] = 0.0 if seeds is None else seeds.reshape(-1)
             p = prog._p
+            # backward right after a forward of the same leaves (the book's order) reuses that
+            # forward: only the root's terms read the seeds, so only they are refreshed
+            reuse = seeds is not None and entry.forwarded and d["top"] is not None and all(
+                np.array_equal(V[idx], a.reshape(-1)) for idx, a in zip(d["leaf_slots"], arrays))
+            entry.forwarded = seeds is None
+            if not reuse:
+                for idx, a in zip(d["leaf_slots"], arrays):
+                    V[idx] = a.reshape(-1)
+            V[d["seed_slots"]] = 0.0 if seeds is None else seeds.reshape(-1)
             with np.errstate(all="ignore"):
-                prog._forward(p, V)
+                if reuse:
+                    t0, t1 = d["top"]
+                    np.take(V, p["ta"][t0:t1], out=prog._TA[t0:t1], mode="clip")
+                    np.take(V, p["tb"][t0:t1], out=prog._TB[t0:t1], mode="clip")
+                else:
+                    prog._forward(p, V)
                 if seeds is not None:
                     prog._backward(p, V, prog._G, prog._C)
             prog._done = "forward" if seeds is None else "backward"
@@ -234,4 +246,11 @@ def _direct(entry) -> Optional[dict]:
         return None
     prog._V[:n] = [v.data for v in p["leaves"]]  # constants keep these; ours are set per call
     prog._V[n] = 1.0
-    return {"leaf_slots": leaf_slots, "seed_slots": seed_slots, "out_slots": out_slots}
+    # the root's level, when it is one vectorised group of terms (the seeds' only readers)
+    top = None
+    steps, narrow = p.get("steps"), getattr(prog, "_narrow", None)
+    if steps and narrow is not None and narrow[-1] is None and steps[-1][4] is not None \
+            and not steps[-1][5] and {"ta", "tb"} <= set(p):
+        top = steps[-1][4][2:4]
+    return {"leaf_slots": leaf_slots, "seed_slots": seed_slots, "out_slots": out_slots,
+            "top": top}

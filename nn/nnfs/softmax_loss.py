@@ -12,7 +12,7 @@ import numpy as np
 
 import tinygrad_value as tv
 
-from .activations import Activation_Softmax, softmax_rows
+from .activations import Activation_Softmax, row_shift, softmax_rows
 from .graph import LayerGraph
 from .layers import _Engine
 from .losses import Loss_CategoricalCrossentropy, _onehot
@@ -47,6 +47,6 @@ class Activation_Softmax_Loss_CategoricalCrossentropy(_Engine):
             with np.errstate(divide="ignore"):
                 z = np.log(np.maximum(p, 1e-300))
         samples = len(p)
-        arrays = (z, np.max(z, axis=1, keepdims=True), _onehot(y_true, p.shape))
+        arrays = (z, row_shift(z), _onehot(y_true, p.shape))
         self._arrays = arrays
         (self.dinputs,) = self.graph.vjp(arrays, np.full(samples, 1.0 / samples), wrt=(0,))
