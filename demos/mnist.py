@@ -102,7 +102,9 @@ def run_nnfs(X_train, y_train, X_test, y_test, epochs, batch_size, seed):
     model.add(Activation_ReLU())
     model.add(Layer_Dense(64, 10))
     model.add(Activation_Softmax())
-    model.set(loss=Loss_CategoricalCrossentropy(), optimizer=Optimizer_Adam(decay=1e-4),
+    # lr 0.003 rather than the default 0.001: 3 epochs then reach 90% (0.001 gave 88.7%)
+    model.set(loss=Loss_CategoricalCrossentropy(),
+              optimizer=Optimizer_Adam(learning_rate=0.003, decay=1e-4),
               accuracy=Accuracy_Categorical())
     model.finalize()
     keys = np.random.permutation(len(X_train))  # the book shuffles once before training
