@@ -1,4 +1,4 @@
-"""All benchmarks in one run: the eager engine, then the compiled replay (``make bench``)."""
+"""All benchmarks in one run: eager engine, compiled replay, nnfs listing (``make bench``)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     extra = ["--quick"] if args.quick else []
     status = 0
-    for name in ("benchmarks.engine", "benchmarks.compiled"):
+    for name in ("benchmarks.engine", "benchmarks.compiled", "benchmarks.nnfs"):
         try:
             module = importlib.import_module(name)
         except ImportError as exc:

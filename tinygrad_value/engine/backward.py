@@ -128,3 +128,89 @@ def backward(root) -> None:
                 locals_ = fn.local(sm, *[c.data for c in children], node.data)
                 for child, local in zip(children, locals_):
                     child.grad += local * upstream
+
+
+# --- several outputs at once: tv.backward and tv.grad (as torch.autograd.backward / .grad) ----
+
+
+def _seeded_root(outputs, grad_outputs, who: str):
+    """A throwaway n-ary node S = Σ gᵢ·outputᵢ (one DOT node over the outputs and the seeds
+    gᵢ as new leaves), so that dS/d(outputᵢ) = gᵢ and one ordinary pass from S is the
+    vector-Jacobian product. Built even inside ``no_grad()``: it is the graph itself."""
+    from .ops import DOT
+    from .value import Value, _new
+
+    if isinstance(outputs, Value):
+        outputs = [outputs]
+    outputs = list(outputs)
+    for i, out in enumerate(outputs):
+        if not isinstance(out, Value):
+            raise TypeError(f"{who}: outputs[{i}] is a {type(out).__name__}, not a Value; pass "
+                            "the Values whose gradients you want to propagate")
+    if grad_outputs is None:
+        seeds = [1.0] * len(outputs)
+    else:
+        if isinstance(grad_outputs, (int, float, Value)):
+            grad_outputs = [grad_outputs]
+        seeds = [float(g.data if isinstance(g, Value) else g) for g in grad_outputs]
+        if len(seeds) != len(outputs):
+            raise ValueError(f"{who}: {len(outputs)} outputs but {len(seeds)} grad_outputs; "
+                             "give one upstream gradient per output")
+    if not outputs:
+        raise ValueError(f"{who}: outputs is empty; pass at least one Value")
+    children = tuple(outputs) + tuple(Value(g) for g in seeds)
+    root = _new(Value)
+    root.data = 0.0  # never read: only its local derivatives (the seeds) matter
+    root.grad = 0.0
+    root.label = ""
+    root._a = children
+    root._b = None
+    root._fn = DOT
+    root._arg = None
+    return root
+
+
+def backward_many(outputs, grad_outputs=None) -> None:
+    """One backward pass seeded with ``grad_outputs[i]`` at ``outputs[i]`` (default 1 each):
+    every node n of the joint graph ends with n.grad = Σᵢ gᵢ·∂outputᵢ/∂n for interior nodes
+    (reset first) and ``+=`` that for leaves, as ``torch.autograd.backward`` does."""
+    backward(_seeded_root(outputs, grad_outputs, "tv.backward"))
+
+
+def grad_many(outputs, inputs, grad_outputs=None, allow_unused: bool = False) -> List[float]:
+    """[∂(Σᵢ gᵢ·outputᵢ)/∂x for x in inputs] as floats (gᵢ defaults to 1), as
+    ``torch.autograd.grad``; no ``.grad`` anywhere is read or written. An input the outputs do
+    not depend on raises ``ValueError`` unless ``allow_unused=True`` (then its gradient is 0.0)."""
+    from .value import Value
+
+    root = _seeded_root(outputs, grad_outputs, "tv.grad")
+    single = isinstance(inputs, Value)
+    inputs = [inputs] if single else list(inputs)
+    for i, x in enumerate(inputs):
+        if not isinstance(x, Value):
+            raise TypeError(f"tv.grad: inputs[{i}] is a {type(x).__name__}, not a Value")
+    with gc_paused():
+        order = topo_order(root)
+        grads = {root: 1.0}
+        get = grads.get
+        for node in reversed(order):
+            fn = node._fn
+            if fn is None:
+                continue
+            upstream = get(node)
+            if upstream is None:
+                continue
+            children = node.children
+            locals_ = fn.local_scalar(tuple(c.data for c in children), node._arg, node.data)
+            for child, local in zip(children, locals_):
+                grads[child] = get(child, 0.0) + local * upstream
+    result = []
+    for i, x in enumerate(inputs):
+        g = get(x)
+        if g is None:
+            if not allow_unused:
+                raise ValueError(f"tv.grad: inputs[{i}] ({x!r}) is not part of the outputs' "
+                                 "graph; pass allow_unused=True to get 0.0 for it")
+            g = 0.0
+        result.append(g)
+    return result

@@ -1,0 +1,256 @@
+"""LayerGraph: one layer's arithmetic as scalar Values, built once per input shape, then replayed.
+
+A layer describes itself as ``build(*leaves) -> outputs``: given object arrays of leaf Values
+(its inputs, parameters and any per-call constants such as a dropout mask), it returns an object
+array of output Values made with ordinary Value arithmetic. ``forward`` sets the leaves from
+float64 arrays and returns the outputs' data; ``vjp`` returns, for each leaf array, the
+vector-Jacobian product ∂(Σ seedᵢ·outputᵢ)/∂leaf, computed by the engine.
+
+The first call with a given set of shapes runs eagerly (``tv.grad``); the second compiles the
+graph (``tv.compile``) of S = Σ seedᵢ·outputᵢ, with the seeds as extra leaves, and every later
+call replays it, so the book's 10,001-epoch loops take seconds. The replay is fed straight from
+the arrays when the compiled program exposes its slot arrays (``_direct``); otherwise it goes
+through the leaves' ``.data`` and ``.grad`` like any caller of ``tv.compile``.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Callable, Iterator, List, Optional, Sequence
+
+import numpy as np
+
+import tinygrad_value as tv
+
+
+def leaf_array(data: np.ndarray, label: str = "") -> np.ndarray:
+    """An object array of new leaf Values holding ``data`` (labelled ``label[i,j]``)."""
+    out = np.empty(data.shape, dtype=object)
+    flat = out.reshape(-1)
+    for i, x in enumerate(data.reshape(-1).tolist()):
+        flat[i] = tv.Value(x)
+    if label and out.size <= 4096:  # labels are for drawing small graphs
+        for index in np.ndindex(*data.shape):
+            out[index].label = f"{label}[{','.join(map(str, index))}]"
+    return out
+
+
+def values_data(values: np.ndarray) -> np.ndarray:
+    """The ``.data`` of an object array of Values, as float64 of the same shape."""
+    return np.fromiter((v.data for v in values.reshape(-1)), dtype=np.float64,
+                       count=values.size).reshape(values.shape)
+
+
+try:  # NumPy's own zeros, whatever nnfs.init() did to the np.zeros name
+    from numpy._core.multiarray import zeros as _numpy_zeros
+except ImportError:  # pragma: no cover - NumPy 1.x
+    from numpy.core.multiarray import zeros as _numpy_zeros
+
+
+@contextmanager
+def float64_zeros() -> Iterator[None]:
+    """Undo nnfs.init()'s float32 np.zeros while tv.compile allocates its arrays, so the replay
+    computes in float64 as the eager engine does."""
+    saved = np.zeros
+    np.zeros = _numpy_zeros
+    try:
+        yield
+    finally:
+        np.zeros = saved
+
+
+class _Entry:
+    """The graph for one tuple of input shapes, and (from its second use on) its replay."""
+
+    def __init__(self, build, arrays, labels):
+        self.leaves = [leaf_array(a, lab) for a, lab in zip(arrays, labels)]
+        self.out = np.asarray(build(*self.leaves), dtype=object)
+        self.uses = 1
+        self.prog = None
+        self.direct = None
+        self.forwarded = False  # the last direct replay was a forward of the current leaves
+
+
+class LayerGraph:
+    """The engine's view of one layer: ``forward(*arrays)`` and ``vjp(arrays, seeds)``."""
+
+    def __init__(self, build: Callable[..., np.ndarray], labels: Sequence[str] = ()) -> None:
+        self.build = build
+        self.labels = tuple(labels)
+        self._entries: dict = {}
+        self.compile_after = 1  # uses of a shape before it is compiled (0: compile at once)
+        self.direct_replay = True  # feed tv.compile's slots from arrays (False: via .data)
+
+    def _entry(self, arrays) -> tuple:
+        key = tuple(a.shape for a in arrays)
+        entry = self._entries.get(key)
+        if entry is None:
+            labels = self.labels + ("",) * (len(arrays) - len(self.labels))
+            entry = self._entries[key] = _Entry(self.build, arrays, labels)
+            fresh = True
+        else:
+            entry.uses += 1
+            fresh = False
+        if entry.prog is None and entry.uses > self.compile_after:
+            self._compile(entry)
+        return entry, fresh
+
+    def fresh_values(self, arrays: Sequence[np.ndarray]) -> np.ndarray:
+        """A new eager graph for ``arrays`` (not cached): what ``layer.values`` shows."""
+        arrays = [np.asarray(a, dtype=np.float64) for a in arrays]
+        labels = self.labels + ("",) * (len(arrays) - len(self.labels))
+        return _Entry(self.build, arrays, labels).out
+
+    def forward(self, *arrays: np.ndarray) -> np.ndarray:
+        """The outputs' data for leaves set to ``arrays`` (float64, the outputs' shape)."""
+        arrays = [np.asarray(a, dtype=np.float64) for a in arrays]
+        entry, fresh = self._entry(arrays)
+        if fresh:
+            return values_data(entry.out)
+        if entry.prog is None:
+            self._set(entry, arrays)
+            return self._eager_out(entry)
+        return self._replay(entry, arrays, None)[0]
+
+    def vjp(self, arrays: Sequence[np.ndarray], seeds: np.ndarray,
+            wrt: Optional[Sequence[int]] = None) -> List[np.ndarray]:
+        """[∂(Σ seedᵢ·outputᵢ)/∂leaves[k] for k in wrt] (default: every leaf array)."""
+        arrays = [np.asarray(a, dtype=np.float64) for a in arrays]
+        seeds = np.asarray(seeds, dtype=np.float64)
+        entry, fresh = self._entry(arrays)
+        if seeds.shape != entry.out.shape:
+            raise ValueError(f"backward got dvalues of shape {seeds.shape}, but this layer's "
+                             f"output has shape {entry.out.shape}")
+        wrt = range(len(arrays)) if wrt is None else wrt
+        if entry.prog is None:
+            if not fresh:
+                self._set(entry, arrays)
+                self._eager_out(entry)
+            wanted = [entry.leaves[k] for k in wrt]
+            flat = [v for leaves in wanted for v in leaves.reshape(-1)]
+            grads = tv.grad(list(entry.out.reshape(-1)), flat, seeds.reshape(-1).tolist(),
+                            allow_unused=True)
+            result, start = [], 0
+            for leaves in wanted:
+                result.append(np.array(grads[start:start + leaves.size]).reshape(leaves.shape))
+                start += leaves.size
+            return result
+        grads = self._replay(entry, arrays, seeds)[1]
+        return [grads[k] for k in wrt]
+
+    # --- eager and compiled paths ----------------------------------------------------------
+
+    @staticmethod
+    def _set(entry, arrays) -> None:
+        for leaves, a in zip(entry.leaves, arrays):
+            for v, x in zip(leaves.reshape(-1), a.reshape(-1).tolist()):
+                v.data = x
+
+    def _eager_out(self, entry) -> np.ndarray:
+        """Recompute every node's data from the leaves in topological order (no gradients)."""
+        from tinygrad_value.engine import scalar_math as sm
+
+        roots = list(entry.out.reshape(-1))
+        order = tv.topo_order(tv.sum(roots)) if len(roots) > 1 else tv.topo_order(roots[0])
+        for node in order:
+            fn = node._fn
+            if fn is None:
+                continue
+            kids = [c.data for c in node.children]
+            node.data = fn.forward(sm, *kids, node._arg) if fn.has_param else \
+                fn.forward(sm, *kids)
+        return values_data(entry.out)
+
+    def _compile(self, entry) -> None:
+        seeds = leaf_array(np.zeros(entry.out.shape, dtype=np.float64))
+        entry.seeds = seeds
+        root = tv.dot(list(entry.out.reshape(-1)), list(seeds.reshape(-1)))
+        with float64_zeros():
+            entry.prog = tv.compile(root)
+        entry.direct = _direct(entry) if self.direct_replay else None
+
+    def _replay(self, entry, arrays, seeds) -> tuple:
+        d = entry.direct
+        prog = entry.prog
+        if d is not None:
+            V = prog._V
+            p = prog._p
+            # backward right after a forward of the same leaves (the book's order) reuses that
+            # forward: only the root's terms read the seeds, so only they are refreshed
+            reuse = seeds is not None and entry.forwarded and d["top"] is not None and all(
+                np.array_equal(V[idx], a.reshape(-1)) for idx, a in zip(d["leaf_slots"], arrays))
+            entry.forwarded = seeds is None
+            if not reuse:
+                for idx, a in zip(d["leaf_slots"], arrays):
+                    V[idx] = a.reshape(-1)
+            V[d["seed_slots"]] = 0.0 if seeds is None else seeds.reshape(-1)
+            with np.errstate(all="ignore"):
+                if reuse:
+                    t0, t1 = d["top"]
+                    np.take(V, p["ta"][t0:t1], out=prog._TA[t0:t1], mode="clip")
+                    np.take(V, p["tb"][t0:t1], out=prog._TB[t0:t1], mode="clip")
+                else:
+                    prog._forward(p, V)
+                if seeds is not None:
+                    prog._backward(p, V, prog._G, prog._C)
+            prog._done = "forward" if seeds is None else "backward"
+            out = V[d["out_slots"]].reshape(entry.out.shape)
+            if seeds is None:
+                return out, None
+            G = prog._G
+            return out, [G[idx].reshape(a.shape) for idx, a in zip(d["leaf_slots"], arrays)]
+        self._set(entry, arrays)
+        if seeds is None:
+            for v in entry.seeds.reshape(-1):
+                v.data = 0.0
+            prog.forward()
+            out = np.array([prog.value(v) for v in entry.out.reshape(-1)])
+            return out.reshape(entry.out.shape), None
+        for v, x in zip(entry.seeds.reshape(-1), seeds.reshape(-1).tolist()):
+            v.data = x
+        for leaves in entry.leaves:
+            for v in leaves.reshape(-1):
+                v.grad = 0.0
+        prog()
+        out = np.array([prog.value(v) for v in entry.out.reshape(-1)]).reshape(entry.out.shape)
+        return out, [np.array([v.grad for v in leaves.reshape(-1)]).reshape(leaves.shape)
+                     for leaves in entry.leaves]
+
+
+def _direct(entry) -> Optional[dict]:
+    """Slot numbers of our leaves, seeds and outputs in the compiled program, or None when the
+    program does not expose them (then the replay goes through ``.data``/``.grad``)."""
+    prog = entry.prog
+    p = getattr(prog, "_p", None)
+    needed = ("_V", "_G", "_C", "_forward", "_backward")
+    if not isinstance(p, dict) or not all(hasattr(prog, a) for a in needed) \
+            or not {"topo", "slot", "leaves"} <= set(p):
+        return None
+    topo, slot = p["topo"], p["slot"]
+    n = len(p["leaves"])
+
+    def slots(values, leaf: bool):
+        out = []
+        for v in values.reshape(-1):
+            k = topo.get(v)
+            s = -1 if k is None else int(slot[k])
+            if s < 0 or (leaf and s >= n):
+                return None
+            out.append(s)
+        return np.array(out, dtype=np.int64)
+
+    leaf_slots = [slots(leaves, True) for leaves in entry.leaves]
+    seed_slots = slots(entry.seeds, True)
+    out_slots = slots(entry.out, False)
+    if any(s is None for s in leaf_slots) or seed_slots is None or out_slots is None:
+        return None
+    prog._V[:n] = [v.data for v in p["leaves"]]  # constants keep these; ours are set per call
+    prog._V[n] = 1.0
+    # the root's level, when it is one vectorised group of terms (the seeds' only readers)
+    top = None
+    steps, narrow = p.get("steps"), getattr(prog, "_narrow", None)
+    if steps and narrow is not None and narrow[-1] is None and steps[-1][4] is not None \
+            and not steps[-1][5] and {"ta", "tb"} <= set(p):
+        top = steps[-1][4][2:4]
+    return {"leaf_slots": leaf_slots, "seed_slots": seed_slots, "out_slots": out_slots,
+            "top": top}
