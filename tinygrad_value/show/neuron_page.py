@@ -9,6 +9,7 @@ from __future__ import annotations
 import html as _html
 import math
 import re
+import subprocess
 from pathlib import Path
 from string import Template
 
@@ -113,7 +114,15 @@ def _scalar_svgs(ng, names: list[str], rankdir: str, f) -> list[str]:
                                                        enumerate(order)},
                      max_nodes=max(len(order), 1), title=f"{name}, sample 0")
         sources.append(g.source)
-    out = pipe(graphviz.Source("\n".join(sources)), "svg").decode("utf-8")
+    text = "\n".join(sources)
+    try:  # subprocess, not graphviz.Source.pipe: that one writes all input before reading
+        # any output, and deadlocks once the SVGs outgrow the pipe's buffer
+        run = subprocess.run(["dot", "-Tsvg"], input=text.encode(), capture_output=True,
+                             check=True)
+    except FileNotFoundError:
+        pipe(graphviz.Source(text), "svg")  # raises GraphvizNotFound with the install hint
+        raise
+    out = run.stdout.decode("utf-8")
     parts = [_svg_only(p) for p in out.split("<?xml") if "<svg" in p]
     if len(parts) != len(names):  # pragma: no cover - dot wrote something unexpected
         raise RuntimeError(f"dot returned {len(parts)} drawings for {len(names)} neurons")
