@@ -1,4 +1,4 @@
-"""The neuron-level view: collapsing a graph by its labels, drawing it, one neuron's scalar graph."""
+"""The neuron-level view: collapsing a graph by its labels, drawing it, a neuron's scalar graph."""
 
 from __future__ import annotations
 
