@@ -11,7 +11,8 @@ from .module import Module, StateDictError
 from .train import History, accuracy, fit
 
 __all__ = ["Module", "StateDictError", "Neuron", "Layer", "MLP", "Dropout", "losses", "optim",
-           "data", "fit", "History", "accuracy", "inspect", "GradientHealth", "adam_state", "LiveView", "LiveRecorder"]
+           "data", "fit", "History", "accuracy", "inspect", "GradientHealth", "adam_state",
+           "LiveView", "LiveRecorder"]
 
 _LIVE = ("LiveView", "LiveRecorder")
 
