@@ -123,3 +123,30 @@ def test_render_graph_neuron_level(tmp_path):
     assert out.read_text().count('class="node neuron"') == 33
     with pytest.raises(tv.GraphTooLarge):  # the default level is still one box per Value
         tv.render_graph(loss, tmp_path / "values.svg")
+
+
+@pytest.mark.parametrize("out_label", ["{}.out", "{}", ""])
+def test_state_dict_label_scheme(out_label):
+    """The state-dict scheme (``layers.0.neurons.3.w.1``) collapses the same way, with the
+    outputs labelled ``<neuron>.out``, ``<neuron>`` or not at all."""
+    random.seed(1337)
+    model = nn.MLP(2, [16, 16, 1])
+    for name, p in model.named_parameters():
+        p.label = name
+    for i, layer in enumerate(model.layers):
+        for j, n in enumerate(layer.neurons):
+            n._out_label = out_label.format(f"layers.{i}.neurons.{j}")
+    loss = (1 - model([0.5, -0.3])).relu()
+    loss.backward()
+    ng = collapse(loss)
+    assert len(ng.units) == 33
+    assert [layer for layer, _ in ng.columns] == ["layers.0", "layers.1", "layers.2"]
+    assert sorted(ng.inputs) == ["x0", "x1"]
+    assert len(ng.units["layers.1.neurons.4"].outputs) == 1
+    if not out_label:  # nothing marks where the last neuron ends: the loss joins it
+        assert ng.units["layers.2.neurons.0"].outputs[0] is loss
+    for name, unit in ng.units.items():
+        if unit.outputs[0] is loss:
+            continue
+        out = sum(g for (a, _), g in ng.edges.items() if a == name)
+        assert out == pytest.approx(unit.grad, rel=1e-12, abs=1e-15)
