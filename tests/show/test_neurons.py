@@ -150,3 +150,16 @@ def test_state_dict_label_scheme(out_label):
             continue
         out = sum(g for (a, _), g in ng.edges.items() if a == name)
         assert out == pytest.approx(unit.grad, rel=1e-12, abs=1e-15)
+
+
+def test_live_sample_graph_falls_back_to_neurons():
+    need_module("graphviz", "REQUIRE_DOT")
+    from nn.live.render import GraphUnavailable, graph_dot_source
+
+    _, loss = moons_graph()
+    source = graph_dot_source(loss, max_nodes=400)  # too many Values: one box per neuron
+    assert source.count("class=neuron") == 33
+    x = tv.Value(1.0)
+    big = tv.sum([x * i for i in range(500)])
+    with pytest.raises(GraphUnavailable):
+        graph_dot_source(big, max_nodes=400)
