@@ -157,7 +157,7 @@ def test_live_sample_graph_falls_back_to_neurons():
     from nn.live.render import GraphUnavailable, graph_dot_source
 
     _, loss = moons_graph()
-    source = graph_dot_source(loss, max_nodes=400)  # too many Values: one box per neuron
+    source = graph_dot_source(loss, max_nodes=400)  # built by nn: one box per neuron
     assert source.count("class=neuron") == 33
     x = tv.Value(1.0)
     big = tv.sum([x * i for i in range(500)])
