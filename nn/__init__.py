@@ -5,12 +5,14 @@ May import ``tinygrad_value`` (never the reverse); ``nn.live``, the live view, l
 
 from . import data, losses, optim
 from .dropout import Dropout
+from .inspect import GradientHealth, adam_state, inspect
 from .mlp import MLP, Layer, Neuron
 from .module import Module, StateDictError
 from .train import History, accuracy, fit
 
 __all__ = ["Module", "StateDictError", "Neuron", "Layer", "MLP", "Dropout", "losses", "optim",
-           "data", "fit", "History", "accuracy", "LiveView", "LiveRecorder"]
+           "data", "fit", "History", "accuracy", "inspect", "GradientHealth", "adam_state",
+           "LiveView", "LiveRecorder"]
 
 _LIVE = ("LiveView", "LiveRecorder")
 

@@ -152,9 +152,13 @@ def _activation_name(neuron) -> Optional[str]:
 
 
 def graph_dot_source(root: tv.Value, max_nodes: int) -> str:
-    """DOT text for root's graph, drawn by ``tv.draw_dot``."""
+    """DOT text for root's graph, drawn by ``tv.draw_dot`` one box per neuron when the graph was
+    built by ``nn`` modules (readable at any MLP size), else one box per Value."""
     try:
-        return tv.draw_dot(root, rankdir="LR", max_nodes=max_nodes).source
+        try:
+            return tv.draw_dot(root, rankdir="LR", level="neuron").source
+        except ValueError:  # no neuron labels: nothing to collapse
+            return tv.draw_dot(root, rankdir="LR", max_nodes=max_nodes).source
     except (tv.GraphTooLarge, ImportError) as exc:  # too many nodes; no graphviz package
         raise GraphUnavailable(str(exc)) from exc
 

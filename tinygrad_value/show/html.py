@@ -108,12 +108,22 @@ def _strip_xml_header(svg: str) -> str:
 
 def backprop_html(root: Value, path: str | Path | None = None, title: str | None = None,
                   source: str | None = None, decimals: int = 4, fmt: Formatter = None,
-                  rankdir: str = "LR", max_nodes: int = DEFAULT_MAX_NODES) -> BackpropPage:
+                  rankdir: str = "LR", max_nodes: int = DEFAULT_MAX_NODES,
+                  level: str = "value") -> BackpropPage:
     """Write (when ``path`` is given) and return the stepper page for root's graph.
 
     Runs the backward pass like ``root.backward()`` (leaf grads accumulate). ``source`` is shown
     under the title (the CLI passes the expression). Needs graphviz's ``dot`` for the SVG.
+    ``level="neuron"`` writes the network page instead (``show.neuron_page``: one box per
+    neuron of an ``nn`` model, a click shows that neuron's scalar graph; it reads the grads
+    already in the graph).
     """
+    if level == "neuron":
+        from .neuron_page import network_html
+
+        return network_html(root, path, title=title, decimals=decimals, fmt=fmt, rankdir=rankdir)
+    if level != "value":
+        raise ValueError(f"level must be 'value' or 'neuron', got {level!r}")
     w = Walkthrough(root, fmt, decimals)
     graph = draw_dot(root, rankdir=rankdir, decimals=decimals, fmt=fmt, max_nodes=max_nodes,
                      grad_edges=False, names=w.names, ids=w.ids)

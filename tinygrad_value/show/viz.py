@@ -175,7 +175,7 @@ def _ink(g: float, biggest: float) -> dict[str, str]:
 def draw_dot(root: Value, rankdir: str = "LR", decimals: int = 4, fmt: Formatter = None,
              max_nodes: int = DEFAULT_MAX_NODES, cluster: bool = True, grad_edges: bool = True,
              names: dict[Value, str] | None = None, title: str | None = None,
-             ids: dict[Value, str] | None = None):
+             ids: dict[Value, str] | None = None, level: str = "value", expand=()):
     """A ``graphviz.Digraph`` of root's graph.
 
     One record per Value (``label | data | grad``, numbers with ``decimals`` places or ``fmt``,
@@ -189,7 +189,13 @@ def draw_dot(root: Value, rankdir: str = "LR", decimals: int = 4, fmt: Formatter
     ``v3_in0, v3_in1, ...`` and from it ``v3_out``.
 
     Raises ``GraphTooLarge`` (a ``ValueError``) past ``max_nodes`` Values.
+
+    ``level="neuron"`` draws a graph built by ``nn`` modules with one box per neuron instead
+    (``show.neuron_dot``; ``expand`` names neurons to draw as their scalar graph).
     """
+    if level != "value":
+        return _other_level(root, level, rankdir=rankdir, decimals=decimals, fmt=fmt,
+                            title=title, grad_edges=grad_edges, expand=expand)
     graphviz = _graphviz()
     if rankdir not in ("LR", "TB", "RL", "BT"):
         raise ValueError(f"rankdir must be 'LR', 'TB', 'RL' or 'BT', got {rankdir!r}")
@@ -268,6 +274,15 @@ def draw_dot(root: Value, rankdir: str = "LR", decimals: int = 4, fmt: Formatter
         parent = name.rsplit(".", 1)[0] if "." in name else None
         (groups[parent] if parent else g).subgraph(groups[name])
     return g
+
+
+def _other_level(root: Value, level: str, **options):
+    if level != "neuron":
+        raise ValueError(f"level must be 'value' (one box per Value) or 'neuron' (one box per "
+                         f"neuron of an nn model), got {level!r}")
+    from .neuron_dot import draw_neurons
+
+    return draw_neurons(root, **options)
 
 
 # --- files ----------------------------------------------------------------------------------

@@ -1,0 +1,134 @@
+"""Lenses from the scalar graph to the matrix formulas: softmax + cross-entropy, and a dense layer.
+
+``softmax_ce_lens(logits, target)`` builds softmax then CE from scalar ops and reads, from the
+grads the engine computed, the Jacobian ∂pᵢ/∂zⱼ (beside diag(p) − ppᵀ), dL/dp (beside −y/p),
+the chain Jᵀ·(−y/p) and the engine's dL/dz (beside the fused p − y). ``layer_lens(layer, X)``
+runs an ``nn.Layer`` on a small batch and assembles dweights, dbiases, dinputs from the scalar
+grads, beside inputsᵀ·dvalues, Σ dvalues and dvalues·weightsᵀ. NumPy is imported when used.
+"""
+
+from __future__ import annotations
+
+import copy
+import random
+from dataclasses import dataclass
+from typing import List, Optional, Sequence
+
+import tinygrad_value as tv
+
+
+@dataclass
+class SoftmaxLens:
+    """``root`` is L = −log p_target (draw it with ``tv.draw_dot``); ``p`` the probabilities;
+    each ``*_engine`` matrix is read from ``.grad``s, each ``*_formula`` one from NumPy."""
+
+    root: tv.Value
+    p: List[float]
+    jacobian_engine: list
+    jacobian_formula: list
+    dl_dp_engine: list
+    dl_dp_formula: list
+    chain: list
+    dl_dz_engine: list
+    fused: list
+
+    def max_error(self) -> float:
+        import numpy as np
+
+        pairs = [(self.jacobian_engine, self.jacobian_formula), (self.dl_dp_engine,
+                 self.dl_dp_formula), (self.chain, self.fused), (self.dl_dz_engine, self.fused)]
+        return max(float(np.max(np.abs(np.array(a) - np.array(b)))) for a, b in pairs)
+
+
+def softmax_ce_lens(logits: Sequence[float], target: int) -> SoftmaxLens:
+    """pᵢ = e^(zᵢ − max z) / Σⱼ e^(zⱼ − max z), L = −log p_target, all as scalar Values."""
+    import numpy as np
+
+    n = len(logits)
+    if not 0 <= target < n:
+        raise ValueError(f"target must be a class index in 0..{n - 1}, got {target!r}")
+    z = [tv.Value(float(x), label=f"z{i}") for i, x in enumerate(logits)]
+    top = max(float(x) for x in logits)  # a constant shift: softmax is unchanged, exp is safe
+    e = [(zi - top).exp() for zi in z]
+    s = tv.sum(e)
+    p = [ei / s for ei in e]
+    for i, pi in enumerate(p):
+        pi.label = f"p{i}"
+    jac = []
+    for pi in p:  # row i of ∂p/∂z: one backward pass from pᵢ
+        for zj in z:
+            zj.grad = 0.0
+        pi.backward()
+        jac.append([zj.grad for zj in z])
+    root = -p[target].log()
+    root.label = "L"
+    for v in z + p:  # our own Values: a p outside L's graph keeps dL/dp = 0
+        v.grad = 0.0
+    root.backward()
+    pv = np.array([pi.data for pi in p])
+    y = np.zeros(n)
+    y[target] = 1.0
+    dl_dp = -y / pv
+    return SoftmaxLens(root, pv.tolist(), jac, (np.diag(pv) - np.outer(pv, pv)).tolist(),
+                       [pi.grad for pi in p], dl_dp.tolist(), (np.array(jac).T @ dl_dp).tolist(),
+                       [zj.grad for zj in z], (pv - y).tolist())
+
+
+@dataclass
+class LayerLens:
+    """A layer on a batch: ``inputs`` (rows), ``weights`` (n_inputs × n_neurons, the book's
+    layout), ``dvalues`` = dL/dz read from the engine; each gradient twice: ``*_engine`` from
+    the scalar ``.grad``s, ``*_formula`` from the matrix formula."""
+
+    inputs: list
+    weights: list
+    dvalues: list
+    dweights_engine: list
+    dweights_formula: list
+    dbiases_engine: list
+    dbiases_formula: list
+    dinputs_engine: list
+    dinputs_formula: list
+
+    def max_error(self) -> float:
+        import numpy as np
+
+        return max(float(np.max(np.abs(np.array(a) - np.array(b)))) for a, b in (
+            (self.dweights_engine, self.dweights_formula),
+            (self.dbiases_engine, self.dbiases_formula),
+            (self.dinputs_engine, self.dinputs_formula)))
+
+
+def layer_lens(layer, X: Sequence[Sequence[float]], upstream: Optional[list] = None,
+               seed: int = 0) -> LayerLens:
+    """Run a copy of ``layer`` (an ``nn.Layer``) on the rows X with L = Σᵢⱼ gᵢⱼ·outᵢⱼ, g the
+    ``upstream`` matrix (random in [-1, 1] from ``seed`` when None), backpropagate, and read
+    dvalues = dL/dz (z the weighted sums, before the activation) and every scalar grad.
+    The formulas: dweights = inputsᵀ·dvalues, dbiases = Σ over rows of dvalues,
+    dinputs = dvalues·weightsᵀ. The given layer is not touched."""
+    import numpy as np
+
+    twin = copy.deepcopy(layer)
+    rows = [[tv.Value(float(a), label=f"x{i}.{k}") for k, a in enumerate(x)]
+            for i, x in enumerate(X)]
+    outs = []
+    for r in rows:
+        o = twin(r)
+        outs.append(o if isinstance(o, list) else [o])
+    n_out = len(outs[0])
+    if upstream is None:
+        rng = random.Random(seed)
+        upstream = [[rng.uniform(-1, 1) for _ in range(n_out)] for _ in rows]
+    root = tv.sum([g * o for grow, orow in zip(upstream, outs) for g, o in zip(grow, orow)])
+    root.backward()
+    neurons = twin.neurons
+    # z, the weighted sum, is the output itself for a linear neuron, else the activation's input
+    dvalues = [[(o if n.activation == "linear" else o.children[0]).grad
+                for n, o in zip(neurons, orow)] for orow in outs]
+    W = [[neurons[j].w[k].data for j in range(n_out)] for k in range(len(X[0]))]
+    dW = [[neurons[j].w[k].grad for j in range(n_out)] for k in range(len(X[0]))]
+    db = [neurons[j].b.grad for j in range(n_out)]
+    dX = [[v.grad for v in r] for r in rows]
+    Xa, D, Wa = np.array(X, dtype=float), np.array(dvalues), np.array(W)
+    return LayerLens([list(map(float, x)) for x in X], W, dvalues, dW, (Xa.T @ D).tolist(),
+                     db, D.sum(axis=0).tolist(), dX, (D @ Wa.T).tolist())

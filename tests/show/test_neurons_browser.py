@@ -1,0 +1,76 @@
+"""The network page in a real browser: 33 neuron boxes for the moons MLP, a click shows a
+neuron's scalar graph, and the numbers on the page are Python's."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import need_chromium, need_dot, need_module
+from test_neurons import moons_graph, snapshot
+
+import tinygrad_value as tv
+from tinygrad_value.engine.backward import topo_order
+from tinygrad_value.show.neurons import collapse, neuron_graph
+
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    chromium = need_chromium()
+    need_dot()
+    sync_api = need_module("playwright.sync_api", "REQUIRE_BROWSER")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=chromium, args=ARGS, headless=True)
+        yield b
+        b.close()
+
+
+def test_network_page_moons(browser, tmp_path):
+    _, loss = moons_graph()
+    before = snapshot(loss)
+    path = tmp_path / "net.html"
+    page_obj = tv.backprop_html(loss, path, level="neuron")
+    assert snapshot(loss) == before
+    assert page_obj.neurons == 33
+    ng = collapse(loss)
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("request", lambda r: errors.append("request " + r.url)
+            if not r.url.startswith("file://") else None)
+    page.goto(path.as_uri())
+    assert page.locator("#graph g.node.neuron").count() == 33
+    # the numbers drawn in each box are Python's
+    boxes = page.evaluate("""() => Object.fromEntries([...document.querySelectorAll(
+        '#graph g.node.neuron')].map(g => [g.id, [...g.querySelectorAll('text')].map(
+        t => t.textContent)]))""")
+    for i, (name, unit) in enumerate(ng.units.items()):
+        texts = boxes[f"neuron{i}"]
+        assert texts[0].startswith(name)
+        assert f"out {unit.out:.4f}" in texts and f"grad {unit.grad:.4f}" in texts
+        assert f"z {unit.z:.4f}" in texts
+    assert page.locator("#scalar svg").count() == 0
+    # click a neuron of the second layer: its scalar graph appears, with its numbers
+    page.locator("#neuron20").click()
+    assert page.evaluate("document.body.dataset.shown") == "neuron20"
+    name = list(ng.units)[20]
+    unit = ng.units[name]
+    assert page.locator("#neuron-name").text_content().startswith(name)
+    scalar = page.locator("#scalar svg g.node")
+    values = topo_order(neuron_graph(ng, name))
+    assert len(values) == 33 + 16 + 16 + 1  # 17 params + 16 inputs, 16 products, 16 sums, relu
+    assert scalar.count() == len(values) + sum(not v.is_leaf for v in values)  # + op nodes
+    texts = page.locator("#scalar svg").text_content()
+    for p in unit.params:
+        assert p.label in texts
+    assert f"data {unit.out:.4f}" in texts and f"grad {unit.grad:.4f}" in texts
+    rows = page.evaluate("""() => [...document.querySelectorAll('#numbers tr')].map(
+        tr => [...tr.children].map(c => c.textContent))""")
+    table = {r[0]: r[1:] for r in rows}
+    assert table["out"] == [f"{unit.out:.4f}", f"{unit.grad:.4f}"]
+    for p in unit.params:
+        assert table[p.label] == [f"{p.data:.4f}", f"{p.grad:.4f}"]
+    page.screenshot(path=str(tmp_path / "net.png"))
+    page.close()
+    assert errors == []
