@@ -7,10 +7,11 @@ from . import data, losses, optim
 from .dropout import Dropout
 from .mlp import MLP, Layer, Neuron
 from .module import Module, StateDictError
+from .sequential import Sequential
 from .train import History, accuracy, fit
 
-__all__ = ["Module", "StateDictError", "Neuron", "Layer", "MLP", "Dropout", "losses", "optim",
-           "data", "fit", "History", "accuracy", "LiveView", "LiveRecorder"]
+__all__ = ["Module", "StateDictError", "Neuron", "Layer", "MLP", "Sequential", "Dropout",
+           "losses", "optim", "data", "fit", "History", "accuracy", "LiveView", "LiveRecorder"]
 
 _LIVE = ("LiveView", "LiveRecorder")
 
