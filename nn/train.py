@@ -5,7 +5,6 @@ from __future__ import annotations
 import numbers
 import random
 import sys
-from dataclasses import dataclass, field
 from typing import Callable, List, Optional, Sequence, Union
 
 import tinygrad_value as tv
@@ -13,39 +12,11 @@ from tinygrad_value.engine.backward import gc_paused
 
 from . import losses, optim
 from .atomic import interrupts_deferred
+from .history import History
 from .loss_choice import THRESHOLDS, check_loss, default_loss, threshold_for
 from .losses import _data
 from .module import Module
-
-
-@dataclass
-class History:
-    """What happened during ``fit``, one entry per optimizer step (and per epoch).
-
-    ``loss[k]`` is the loss minimised at step k (data loss + penalty) before that step's
-    update; ``accuracy[k]`` the accuracy of that step's batch (None for regression losses);
-    ``lr[k]`` the learning rate used.
-    """
-
-    loss: List[float] = field(default_factory=list)
-    accuracy: List[Optional[float]] = field(default_factory=list)
-    lr: List[float] = field(default_factory=list)
-    epoch_loss: List[float] = field(default_factory=list)
-    epoch_accuracy: List[Optional[float]] = field(default_factory=list)
-    stopped_early: bool = False
-    # True when Ctrl-C ended the run: the model is then exactly at step len(history).
-    interrupted: bool = False
-
-    def __len__(self) -> int:
-        return len(self.loss)
-
-    @property
-    def final_loss(self) -> float:
-        return self.loss[-1]
-
-    @property
-    def final_accuracy(self) -> Optional[float]:
-        return self.accuracy[-1]
+from .progress import progress_bar
 
 
 def accuracy(outputs: Sequence, targets: Sequence, threshold: Optional[float] = None,
@@ -228,13 +199,7 @@ def fit(model: Module, X: Sequence[Sequence[float]], y: Sequence,
 
 
 def _progress_bar(total: int):
-    if total < 20:
-        return None
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:
-        return None
-    return tqdm(total=total, desc="fit", leave=False)
+    return progress_bar(total, desc="fit") if total >= 20 else None
 
 
 class _EagerStep:

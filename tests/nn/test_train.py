@@ -268,3 +268,47 @@ def test_accuracy_threshold_follows_the_loss_kind():
     h = nn.fit(model, X, y, optimizer=optim.Adam(model.parameters(), lr=0.05), steps=40,
                progress=False)
     assert h.final_accuracy == 1.0  # fit read "probabilities" from bce: threshold 0.5
+
+
+# --- History prints short; the progress line tells the truth --------------------------------
+
+
+def test_history_repr_plot_and_html():
+    X, y = _blobs()
+    random.seed(0)
+    model = nn.MLP(2, [8, 2])
+    h = nn.fit(model, X, y, optimizer=optim.Adam(model.parameters(), lr=0.05), steps=30,
+               progress=False)
+    text = repr(h)
+    assert text.startswith("History(30 steps, loss ") and len(text) < 120
+    assert f"{h.loss[0]:.4g} → {h.loss[-1]:.4g}" in text
+    assert f"accuracy {h.accuracy[0]:.3f} → {h.accuracy[-1]:.3f}" in text
+    page = h._repr_html_()
+    assert "<svg" in page and "polyline" in page and "History(30 steps" in page
+    pytest.importorskip("matplotlib")
+    fig = h.plot()
+    axes = fig.get_axes()
+    assert len(axes) == 2 and list(axes[0].lines[0].get_ydata()) == h.loss
+    assert axes[0].get_legend() is not None
+    assert repr(nn.History()) == "History(0 steps)"
+
+
+def test_text_progress_reports_the_real_rate():
+    import io
+    import time
+
+    from nn.progress import TextProgress
+
+    out = io.StringIO()
+    bar = TextProgress(10, "fit", out)
+    for _ in range(10):
+        time.sleep(0.01)
+        bar.update(1)
+    bar.set_postfix(loss="0.5")
+    bar.close()
+    bar.close()
+    line = out.getvalue()
+    assert line.count("\n") == 1 and line.startswith("fit: 10/10 steps in 0.1")
+    rate = float(line.split("(")[1].split(" steps/s")[0])
+    assert 30 <= rate <= 100  # 10 steps in >= 0.1 s: at most 100 steps/s
+    assert "loss 0.5" in line
