@@ -35,7 +35,7 @@ def plot_confusion(counts, path, title: str) -> None:
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 5.4))
     image = ax.imshow(counts, cmap="Blues")
-    fig.colorbar(image, ax=ax, fraction=0.046)
+    fig.colorbar(image, ax=ax, fraction=0.046, label="test images")
     k = counts.shape[0]
     for t in range(k):
         for p in range(k):

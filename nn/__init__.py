@@ -7,11 +7,13 @@ from . import data, losses, optim
 from .dropout import Dropout
 from .mlp import MLP, Layer, Neuron
 from .module import Module, StateDictError
+from .predict import predict
 from .sequential import Sequential
 from .train import History, accuracy, fit
 
 __all__ = ["Module", "StateDictError", "Neuron", "Layer", "MLP", "Sequential", "Dropout",
-           "losses", "optim", "data", "fit", "History", "accuracy", "LiveView", "LiveRecorder"]
+           "losses", "optim", "data", "fit", "History", "accuracy", "predict",
+           "LiveView", "LiveRecorder"]
 
 _LIVE = ("LiveView", "LiveRecorder")
 

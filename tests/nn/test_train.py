@@ -312,3 +312,21 @@ def test_text_progress_reports_the_real_rate():
     rate = float(line.split("(")[1].split(" steps/s")[0])
     assert 30 <= rate <= 100  # 10 steps in >= 0.1 s: at most 100 steps/s
     assert "loss 0.5" in line
+
+
+def test_predict_gives_floats_in_eval_mode_and_leaves_grads():
+    random.seed(2)
+    one = nn.MLP(2, [4, 1], dropout=0.5)
+    for p in one.parameters():
+        p.grad = 0.5
+    X = [[0.1, 0.2], [-1.0, 0.5], [0.3, -0.3]]
+    got = nn.predict(one, X)
+    one.eval()
+    assert got == [one(x).data for x in X] and one.training is False
+    one.train()
+    assert nn.predict(one, X) == got and one.training is True  # mode restored
+    assert nn.predict(one, X, batch=1, compiled=True) == pytest.approx(got, rel=1e-12)
+    assert all(p.grad == 0.5 for p in one.parameters())
+    many = nn.MLP(2, [4, 3])
+    rows = nn.predict(many, X)
+    assert len(rows) == 3 and all(len(r) == 3 and isinstance(r[0], float) for r in rows)
