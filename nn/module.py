@@ -94,6 +94,22 @@ class Module:
         """The architecture in one line (saved with the weights, checked on load)."""
         return type(self).__name__
 
+    def __repr__(self) -> str:
+        return f"{self.describe()} with {len(self.parameters())} parameters"
+
+    def _repr_html_(self) -> str:
+        """A short table for notebooks: each submodule with its parameter count, and the total."""
+        from html import escape
+
+        rows = self.named_children() or [("", self)]
+        body = "".join(f"<tr><td><code>{escape(name)}</code></td><td>{escape(m.describe())}"
+                       f"</td><td style='text-align:right'>{len(m.parameters())}</td></tr>"
+                       for name, m in rows)
+        return (f"<table><caption>{escape(self.describe())}</caption><tr><th>name</th>"
+                f"<th>module</th><th>parameters</th></tr>{body}<tr><td></td><td><b>total</b>"
+                f"</td><td style='text-align:right'><b>{len(self.parameters())}</b></td></tr>"
+                f"</table>")
+
     # --- state dict ------------------------------------------------------------------
 
     def state_dict(self) -> Dict[str, float]:

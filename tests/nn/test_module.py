@@ -308,3 +308,12 @@ def test_mlp_dropout_after_hidden_layers_only():
     drop.train()
     random.seed(1)
     assert len({drop([0.3, 0.2]).data for _ in range(20)}) > 1
+
+
+def test_models_print_short_and_show_a_table_in_notebooks():
+    net = _Custom()
+    assert repr(net) == "_Custom with 15 parameters"
+    page = nn.MLP(2, [16, 16, 1])._repr_html_()
+    assert page.count("<tr>") == 1 + 3 + 1  # header, three layers, total
+    assert "Layer(2, 16)" in page and "<b>337</b>" in page
+    assert "Dropout(p=0.1)" in nn.Sequential(nn.Layer(2, 2), nn.Dropout(0.1))._repr_html_()
