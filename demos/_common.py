@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-import tinygrad_value as tv
+from nn.palette import CLASSES
 
 DEFAULT_OUT = "out"
 
@@ -25,6 +25,19 @@ def parse_args(description: str, argv: Sequence[str] | None = None,
     return parser.parse_args(None if argv is None else list(argv))
 
 
+def need_demo_deps() -> None:
+    """Exit with the fix when this Python lacks the demo packages (matplotlib, NumPy)."""
+    import sys
+
+    for name in ("numpy", "matplotlib"):
+        try:
+            __import__(name)
+        except ImportError:
+            raise SystemExit(f"{name} is not installed in this Python ({sys.executable}); run "
+                             f"`make demo`, or use the project's venv: .venv/bin/python -m "
+                             f"demos.<name> (pip install -e '.[demo]')") from None
+
+
 def out_dir(path: str | Path) -> Path:
     """The output folder, created if needed."""
     folder = Path(path)
@@ -34,6 +47,7 @@ def out_dir(path: str | Path) -> Path:
 
 def pyplot():
     """matplotlib's pyplot on the Agg backend: files only, no window, works without a display."""
+    need_demo_deps()
     import matplotlib
 
     matplotlib.use("Agg")
@@ -62,61 +76,29 @@ class Timer:
 # --- running a model on many points ------------------------------------------------------
 
 
-def _outputs(out) -> list:
-    """A model's output as a list of Values (a one-output layer returns a bare Value)."""
-    return list(out) if isinstance(out, (list, tuple)) else [out]
-
-
 class Predictor:
-    """``model``'s outputs for many points, fast: ``Predictor(model, nin)(points) -> (N, outputs)``.
-
-    The model is any callable taking a list of Values (an ``nn.MLP``). The graph of one batch of
-    ``batch`` points is built once on input leaves and compiled with ``tv.compile``; each call
-    writes the points into the leaves batch by batch and replays it, the trick the training
-    loops use. The replay reads the parameters' current ``.data``, so one Predictor follows a
-    model through training; it runs the forward pass only, so no grad is touched. With
-    ``compiled=False`` it runs the eager engine under
-    ``tv.no_grad()``: cheaper when the points are evaluated only once, since compiling costs
-    several eager passes.
-    """
+    """``nn.predict.Predictor`` returning a NumPy array of shape (N, outputs)."""
 
     def __init__(self, model, nin: int, batch: int = 512, compiled: bool = True) -> None:
-        self.model, self.nin, self.batch = model, nin, batch
-        self.program = None
-        if compiled:
-            self.inputs = [[tv.Value(0.0) for _ in range(nin)] for _ in range(batch)]
-            self.outputs = [_outputs(model(row)) for row in self.inputs]
-            self.program = tv.compile(tv.sum([v for row in self.outputs for v in row]))
+        from nn.predict import Predictor as Rows
+
+        self.rows = Rows(model, nin, batch, compiled)
 
     def __call__(self, points):
         import numpy as np
 
-        points = np.asarray(points, dtype=float).reshape(-1, self.nin)
-        if self.program is None:
-            with tv.no_grad():
-                rows = [[v.data for v in _outputs(self.model([tv.Value(float(c)) for c in p]))]
-                        for p in points]
-            return np.array(rows).reshape(len(points), -1)
-        result = np.empty((len(points), len(self.outputs[0])))
-        for start in range(0, len(points), self.batch):
-            chunk = points[start:start + self.batch]
-            for row, values in zip(self.inputs, chunk):  # a short last chunk leaves stale rows
-                for leaf, x in zip(row, values):
-                    leaf.data = float(x)
-            self.program.forward()
-            for i in range(len(chunk)):
-                result[start + i] = [self.program.value(v) for v in self.outputs[i]]
-        return result
+        points = np.asarray(points, dtype=float).reshape(-1, self.rows.nin)
+        return np.array(self.rows(points.tolist())).reshape(len(points), -1)
 
 
 def predict(model, points, batch: int = 512):
-    """``model``'s outputs for every row of ``points``, shape (N, outputs); see ``Predictor``.
-    Compiled when the batch graph is replayed a few times, eager for a few hundred points."""
+    """``nn.predict``'s outputs for every row of ``points`` as an array (N, outputs)."""
     import numpy as np
 
+    import nn
+
     points = np.asarray(points, dtype=float)
-    compiled = len(points) > 2 * batch
-    return Predictor(model, points.shape[1], batch, compiled=compiled)(points)
+    return np.asarray(nn.predict(model, points.tolist(), batch=batch)).reshape(len(points), -1)
 
 
 def classes_from_outputs(scores):
@@ -129,9 +111,7 @@ def classes_from_outputs(scores):
     return scores.argmax(axis=1)
 
 
-# one colour per class, shared by the shaded regions and the points (matplotlib's tab10)
-CLASS_COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
-                 "#7f7f7f", "#bcbd22", "#17becf"]
+CLASS_COLOURS = CLASSES  # one palette for every picture and page (nn.palette)
 
 
 def plot_decision_boundary(ax, model, X, y, resolution: int = 100, title: str = "",
@@ -147,7 +127,8 @@ def plot_decision_boundary(ax, model, X, y, resolution: int = 100, title: str = 
 
     X = np.asarray(X, dtype=float)
     y = np.asarray(y)
-    if y.min() < 0:  # micrograd's -1/+1 labels: class 1 is the positive one
+    signed = bool(y.min() < 0)
+    if signed:  # micrograd's -1/+1 labels: class 1 is the positive one
         y = (y > 0).astype(int)
     x0min, x1min = X.min(axis=0) - margin
     x0max, x1max = X.max(axis=0) + margin
@@ -164,7 +145,12 @@ def plot_decision_boundary(ax, model, X, y, resolution: int = 100, title: str = 
                linewidths=0.4)
     ax.set_xlim(x0min, x0max)
     ax.set_ylim(x1min, x1max)
-    ax.set_xticks([])
-    ax.set_yticks([])
+    ax.set_xlabel("x₀")
+    ax.set_ylabel("x₁")
+    from matplotlib.patches import Patch
+
+    names = ["-1", "+1"] if k == 2 and signed else [str(c) for c in range(k)]
+    ax.legend(handles=[Patch(color=colours[c], label=f"class {names[c]}") for c in range(k)],
+              fontsize=7, loc="upper right", framealpha=0.8)
     if title:
         ax.set_title(title, fontsize=10)

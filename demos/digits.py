@@ -14,7 +14,7 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 
-from ._common import Timer, out_dir, parse_args, predict, pyplot
+from ._common import Timer, need_demo_deps, out_dir, parse_args, predict, pyplot
 
 
 def _add_flags(parser) -> None:
@@ -35,7 +35,7 @@ def plot_confusion(counts, path, title: str) -> None:
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 5.4))
     image = ax.imshow(counts, cmap="Blues")
-    fig.colorbar(image, ax=ax, fraction=0.046)
+    fig.colorbar(image, ax=ax, fraction=0.046, label="test images")
     k = counts.shape[0]
     for t in range(k):
         for p in range(k):
@@ -78,6 +78,7 @@ def plot_errors(images, y_true, y_pred, path, limit: int = 32) -> int:
 
 def main(argv: Sequence[str] | None = None) -> dict:
     args = parse_args("Train a scalar MLP on scikit-learn's 8x8 digits.", argv, _add_flags)
+    need_demo_deps()  # before any NumPy import: say how to get the packages
     import numpy as np
 
     import nn

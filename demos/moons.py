@@ -76,6 +76,8 @@ def plot_curves(path: Path, history, title: str) -> None:
     ax2.plot(steps, [100 * a for a in acc], color="#059669", label="accuracy")
     ax2.set_ylabel("accuracy (%)", color="#059669")
     ax2.set_ylim(0, 102)
+    lines = ax.get_lines() + ax2.get_lines()
+    ax.legend(lines, [ln.get_label() for ln in lines], loc="center right", fontsize=8)
     ax.set_title(title, fontsize=10)
     fig.tight_layout()
     fig.savefig(path)

@@ -16,7 +16,15 @@ from collections.abc import Sequence
 
 import tinygrad_value as tv
 
-from ._common import Predictor, Timer, out_dir, parse_args, plot_decision_boundary, pyplot
+from ._common import (
+    Predictor,
+    Timer,
+    need_demo_deps,
+    out_dir,
+    parse_args,
+    plot_decision_boundary,
+    pyplot,
+)
 
 # name -> (optimizer class name in nn.optim, keyword arguments); the nnfs book's settings.
 OPTIMIZERS = {
@@ -46,6 +54,7 @@ def train(step, optimizer, steps: int) -> list[float]:
 
 def main(argv: Sequence[str] | None = None) -> dict:
     args = parse_args("Compare five optimizers on the nnfs spiral.", argv, _add_flags)
+    need_demo_deps()  # before any NumPy import: say how to get the packages
     import numpy as np
 
     import nn

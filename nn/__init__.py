@@ -8,10 +8,13 @@ from .dropout import Dropout
 from .inspect import GradientHealth, adam_state, inspect
 from .mlp import MLP, Layer, Neuron
 from .module import Module, StateDictError
+from .predict import predict
+from .sequential import Sequential
 from .train import History, accuracy, fit
 
-__all__ = ["Module", "StateDictError", "Neuron", "Layer", "MLP", "Dropout", "losses", "optim",
-           "data", "fit", "History", "accuracy", "inspect", "GradientHealth", "adam_state",
+__all__ = ["Module", "StateDictError", "Neuron", "Layer", "MLP", "Sequential", "Dropout",
+           "losses", "optim", "data", "fit", "History", "accuracy", "predict",
+           "inspect", "GradientHealth", "adam_state",
            "LiveView", "LiveRecorder"]
 
 _LIVE = ("LiveView", "LiveRecorder")

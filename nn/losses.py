@@ -19,6 +19,23 @@ LOG_CLAMP = -100.0  # PyTorch's binary_cross_entropy clamps log at -100
 _TINY = math.exp(LOG_CLAMP)
 
 
+KINDS = ("regression", "scores", "probabilities", "logits")
+
+
+def declare(kind: str, per_class: bool = False):
+    """Mark a loss with what its predictions are, so ``fit`` and ``accuracy`` can read it:
+    ``regression`` (no accuracy), ``scores`` and ``logits`` (positive when > 0),
+    ``probabilities`` (positive when > 0.5); ``per_class`` losses take one output per class."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown loss kind {kind!r}; choose one of {', '.join(KINDS)}")
+
+    def mark(fn):
+        fn.kind, fn.per_class = kind, per_class
+        return fn
+
+    return mark
+
+
 def _pairs(name: str, predictions, targets) -> Tuple[list, list]:
     """Both arguments as equal-length lists (a lone Value/number becomes a list of one)."""
     preds = list(predictions) if isinstance(predictions, (list, tuple)) else [predictions]
@@ -44,18 +61,21 @@ def _mean(terms: list) -> tv.Value:
     return tv.sum(terms) / len(terms)
 
 
+@declare("regression")
 def mse(predictions, targets) -> tv.Value:
     """Mean squared error: (1/n) Σ (pᵢ - yᵢ)²."""
     preds, targs = _pairs("mse", predictions, targets)
     return _mean([(p - y) ** 2 for p, y in zip(preds, targs)])
 
 
+@declare("regression")
 def mae(predictions, targets) -> tv.Value:
     """Mean absolute error: (1/n) Σ |pᵢ - yᵢ| (gradient sign(pᵢ - yᵢ)/n, 0 at the kink)."""
     preds, targs = _pairs("mae", predictions, targets)
     return _mean([_as_value(p - y).abs() for p, y in zip(preds, targs)])
 
 
+@declare("regression")
 def huber(predictions, targets, delta: float = 1.0) -> tv.Value:
     """Huber loss, mean over elements: with d = pᵢ - yᵢ, ½d² where |d| <= δ, else δ(|d| - ½δ).
     Quadratic near 0, linear in the tails (gradient clipped to ±δ). The branch is chosen from
@@ -80,6 +100,7 @@ def _clamped_log(p: tv.Value) -> tv.Value:
     return tv.Value(LOG_CLAMP)
 
 
+@declare("probabilities")
 def binary_cross_entropy(predictions, targets) -> tv.Value:
     """-(1/n) Σ [yᵢ log pᵢ + (1 - yᵢ) log(1 - pᵢ)] for probabilities pᵢ in [0, 1] and targets
     yᵢ in [0, 1]; each log is clamped at -100 as in PyTorch."""
@@ -106,6 +127,7 @@ def softplus(z: tv.Value) -> tv.Value:
     return 0.5 * (z + a) + (1 + (-a).exp()).log()
 
 
+@declare("logits")
 def binary_cross_entropy_with_logits(logits, targets) -> tv.Value:
     """BCE of σ(zᵢ) against yᵢ without forming σ: (1/n) Σ [softplus(zᵢ) - yᵢ·zᵢ], stable for any
     z; the gradient is (σ(zᵢ) - yᵢ)/n."""
@@ -155,6 +177,13 @@ def _one_cross_entropy(logits, target, where: str) -> tv.Value:
         if len(target) != len(zs):
             raise ValueError(f"cross_entropy{where}: {len(zs)} logits but {len(target)} "
                              f"target probabilities")
+        # (Value targets are a compiled step's one-hot leaves: fit checks those itself)
+        total = sum(_data(t) for t in target)
+        if not any(isinstance(t, tv.Value) for t in target) and abs(total - 1.0) > 1e-6:
+            raise ValueError(f"cross_entropy{where}: the target probabilities sum to {total:g}, "
+                             f"not 1; if they are class labels of a batch, each prediction must "
+                             f"be a list of logits (one per class), and one-output models want "
+                             f"binary_cross_entropy_with_logits or hinge")
         return -tv.dot(target, log_softmax(zs))
     if isinstance(target, bool) or not isinstance(target, numbers.Integral):
         raise TypeError(f"cross_entropy{where}: the target must be a class index (int) or a "
@@ -167,6 +196,7 @@ def _one_cross_entropy(logits, target, where: str) -> tv.Value:
     return total.log() - shifted[target]
 
 
+@declare("logits", per_class=True)
 def cross_entropy(logits, targets) -> tv.Value:
     """-log softmax(z)[t], from raw logits z and a class index t, via a stable log-sum-exp.
 
@@ -185,6 +215,7 @@ def cross_entropy(logits, targets) -> tv.Value:
     return _one_cross_entropy(logits, targets, "")
 
 
+@declare("scores")
 def hinge(scores, targets) -> tv.Value:
     """micrograd's max-margin (SVM) loss: (1/n) Σ max(0, 1 - yᵢ·sᵢ) for labels yᵢ in {-1, +1}."""
     preds, targs = _pairs("hinge", scores, targets)

@@ -2,20 +2,35 @@
 
 from __future__ import annotations
 
-from typing import List, Optional, Sequence, Tuple, Union
+from typing import List, Optional, Sequence, Union
 
 import tinygrad_value as tv
 
 from .activations import ACTIVATIONS, DISPLAY, check_activation
+from .dropout import Dropout
 from .init import draw_weight
 from .module import Module
 
 Output = Union[tv.Value, List[tv.Value]]
 
 
-def _values(x: Sequence) -> List[tv.Value]:
+def _values(x: Sequence, who: str = "layer") -> List[tv.Value]:
     """The input row as Values: numbers become leaves, Values pass through."""
-    return [v if isinstance(v, tv.Value) else tv.Value(v) for v in x]
+    try:
+        return [v if isinstance(v, tv.Value) else tv.Value(v) for v in x]
+    except TypeError:
+        raise TypeError(_row_error(x, who)) from None
+
+
+def _row_error(x, who: str) -> str:
+    """Why ``x`` is not one input row, and what to pass instead."""
+    if isinstance(x, (tv.Value, int, float)):
+        return (f"{who} takes one input row (a list of numbers), got the {type(x).__name__} "
+                f"{x!r}; write model([{x!r}]) for a single input")
+    if isinstance(x, (list, tuple)) and x and isinstance(x[0], (list, tuple)):
+        return (f"{who} takes one input row, got a batch of {len(x)} rows; call it on each "
+                f"row, or use nn.predict(model, X) for many rows")
+    return f"{who} takes one input row (a list of numbers), got {type(x).__name__} {x!r}"
 
 
 class Neuron(Module):
@@ -58,7 +73,13 @@ class Neuron(Module):
         self._out_label = f"{prefix}.out"
 
     def __call__(self, x: Sequence) -> tv.Value:
-        if len(x) != len(self.w):
+        try:
+            n = len(x)
+        except TypeError:
+            raise TypeError(_row_error(x, self.prefix)) from None
+        if n != len(self.w):
+            if n and isinstance(x[0], (list, tuple)):
+                raise TypeError(_row_error(x, self.prefix))
             raise ValueError(f"{self.prefix} expects {len(self.w)} inputs, got {len(x)}")
         if self.use_dot:
             act = self.b + tv.dot(self.w, x)
@@ -67,12 +88,6 @@ class Neuron(Module):
         out = ACTIVATIONS[self.activation](act)
         out.label = self._out_label
         return out
-
-    def own_parameters(self) -> List[Tuple[str, tv.Value]]:
-        return [(f"w.{i}", w) for i, w in enumerate(self.w)] + [("b", self.b)]
-
-    def parameters(self) -> List[tv.Value]:
-        return self.w + [self.b]
 
     def describe(self) -> str:
         return f"Neuron({self.nin})"
@@ -108,15 +123,10 @@ class Layer(Module):
             n.activation = name
 
     def __call__(self, x: Sequence) -> Output:
-        x = _values(x)  # a float input becomes one leaf shared by every neuron, not one each
+        # a float input becomes one leaf shared by every neuron, not one each
+        x = _values(x, self.prefix)
         out = [n(x) for n in self.neurons]
         return out[0] if len(out) == 1 else out
-
-    def named_children(self) -> List[Tuple[str, Module]]:
-        return [(f"neurons.{j}", n) for j, n in enumerate(self.neurons)]
-
-    def parameters(self) -> List[tv.Value]:
-        return [p for n in self.neurons for p in n.parameters()]
 
     def describe(self) -> str:
         return f"Layer({self.neurons[0].nin}, {len(self.neurons)})"
@@ -128,11 +138,18 @@ class Layer(Module):
 class MLP(Module):
     """Layers in sequence: sizes ``[nin] + nouts``; hidden layers use ``activation`` (ReLU),
     the last ``output_activation`` (linear), as in micrograd. Layer i (1-based) labels its
-    parameters ``layer<i>.neuron<j>.w[k]``."""
+    parameters ``layer<i>.neuron<j>.w[k]`` (state-dict key ``layers.<i-1>.neurons.<j>.w.<k>``;
+    ``nn.module.label_of`` is the mapping). ``dropout=p`` puts ``Dropout(p)`` after every
+    hidden layer (kept in ``self.dropouts``; they hold no parameters)."""
 
     def __init__(self, nin: int, nouts: Sequence[int], activation: str = "relu",
                  output_activation: str = "linear", init: str = "uniform",
-                 use_dot: bool = False) -> None:
+                 use_dot: bool = False, dropout: float = 0.0) -> None:
+        if isinstance(nouts, int) or not isinstance(nouts, (list, tuple, range)):
+            raise TypeError(f"MLP(nin, nouts): nouts is the list of layer sizes, got "
+                            f"{type(nouts).__name__} {nouts!r}; e.g. MLP({nin}, [{nouts}]) "
+                            f"for one layer of {nouts} neurons, MLP({nin}, [16, 16, {nouts}]) "
+                            f"with two hidden layers")
         nouts = list(nouts)
         if not nouts:
             raise ValueError("an MLP needs at least one layer: nouts is empty")
@@ -146,17 +163,19 @@ class MLP(Module):
                        for i in range(len(nouts))]
         for i, layer in enumerate(self.layers):
             layer.set_prefix(f"layer{i + 1}")
+        self.dropouts = [Dropout(dropout) for _ in range(last)] if dropout else []
 
     def __call__(self, x: Sequence) -> Output:
-        for layer in self.layers:
+        for i, layer in enumerate(self.layers):
             x = layer(x)
+            if i < len(self.dropouts):
+                x = self.dropouts[i](x)
         return x
 
-    def named_children(self) -> List[Tuple[str, Module]]:
-        return [(f"layers.{i}", layer) for i, layer in enumerate(self.layers)]
-
-    def parameters(self) -> List[tv.Value]:
-        return [p for layer in self.layers for p in layer.parameters()]
+    @property
+    def output_activation(self) -> str:
+        """The last layer's activation (``fit`` picks its default loss from it)."""
+        return self.layers[-1].activation
 
     @property
     def sizes(self) -> List[int]:

@@ -14,33 +14,64 @@ from .checkpoint import StateDictError
 class Module:
     """Something with parameters (Values) and, possibly, submodules.
 
-    Subclasses say what they own, explicitly: ``named_parameters()`` for their own Values and
-    ``named_children()`` for their submodules; ``parameters()``, ``state_dict()``, ``train()``
-    and friends are derived from those two.
+    Parameters are found in one walk of the instance's attributes, in definition order (as
+    PyTorch's ``nn.Module`` does): an attribute holding a ``Value`` is a parameter, one holding a
+    ``Module`` a submodule, and lists, tuples and dicts of them are walked element by element
+    (``self.w = [...]`` gives ``w.0``, ``w.1``, ...). Attributes whose name starts with ``_`` are
+    private and skipped. Each Value and submodule is counted once, under its first name, so
+    a custom subclass gets ``parameters()``, ``state_dict()`` and ``train()`` without
+    overriding anything.
     """
 
     training: bool = True  # new modules are in train mode
 
-    # --- what a module owns: override these ------------------------------------------
+    # --- what a module owns: one walk of its attributes ------------------------------
+
+    def _walk(self) -> List[Tuple[str, object]]:
+        """(dotted name, Value or Module) for every attribute entry, in definition order."""
+        found: List[Tuple[str, object]] = []
+        stack = [(name, v) for name, v in vars(self).items() if not name.startswith("_")]
+        stack.reverse()
+        while stack:  # explicit stack: nested containers are walked depth first, in order
+            name, v = stack.pop()
+            if isinstance(v, (tv.Value, Module)):
+                found.append((name, v))
+            elif isinstance(v, (list, tuple)):
+                stack.extend(reversed([(f"{name}.{i}", x) for i, x in enumerate(v)]))
+            elif isinstance(v, dict):
+                stack.extend(reversed([(f"{name}.{k}", x) for k, x in v.items()]))
+        return found
 
     def named_children(self) -> List[Tuple[str, "Module"]]:
         """Direct submodules as ``(name, module)``; names become dotted prefixes in state_dict."""
-        return []
+        return [(n, v) for n, v in self._walk() if isinstance(v, Module) and v is not self]
 
     def own_parameters(self) -> List[Tuple[str, tv.Value]]:
         """This module's own Values (not its children's) as ``(name, value)``."""
-        return []
+        return [(n, v) for n, v in self._walk() if isinstance(v, tv.Value)]
 
     # --- derived ---------------------------------------------------------------------
 
     def named_parameters(self) -> List[Tuple[str, tv.Value]]:
-        """Every parameter with its stable dotted name, e.g. ``layers.0.neurons.3.w.1``."""
-        out = list(self.own_parameters())
-        for name, child in self.named_children():
-            out.extend((f"{name}.{key}", p) for key, p in child.named_parameters())
+        """Every parameter with its stable dotted name, e.g. ``layers.0.neurons.3.w.1``; a
+        Value or submodule reachable twice is listed once, under its first name."""
+        out: List[Tuple[str, tv.Value]] = []
+        seen_values, seen_modules = set(), {id(self)}
+        stack = [("", self)]
+        while stack:
+            prefix, module = stack.pop()
+            for name, p in module.own_parameters():
+                if id(p) not in seen_values:
+                    seen_values.add(id(p))
+                    out.append((prefix + name, p))
+            children = [(prefix + n + ".", c) for n, c in module.named_children()
+                        if id(c) not in seen_modules]
+            seen_modules.update(id(c) for _, c in children)
+            stack.extend(reversed(children))
         return out
 
     def parameters(self) -> List[tv.Value]:
+        """Every parameter Value, in ``named_parameters()`` order."""
         return [p for _, p in self.named_parameters()]
 
     def zero_grad(self) -> None:
@@ -62,6 +93,22 @@ class Module:
     def describe(self) -> str:
         """The architecture in one line (saved with the weights, checked on load)."""
         return type(self).__name__
+
+    def __repr__(self) -> str:
+        return f"{self.describe()} with {len(self.parameters())} parameters"
+
+    def _repr_html_(self) -> str:
+        """A short table for notebooks: each submodule with its parameter count, and the total."""
+        from html import escape
+
+        rows = self.named_children() or [("", self)]
+        body = "".join(f"<tr><td><code>{escape(name)}</code></td><td>{escape(m.describe())}"
+                       f"</td><td style='text-align:right'>{len(m.parameters())}</td></tr>"
+                       for name, m in rows)
+        return (f"<table><caption>{escape(self.describe())}</caption><tr><th>name</th>"
+                f"<th>module</th><th>parameters</th></tr>{body}<tr><td></td><td><b>total</b>"
+                f"</td><td style='text-align:right'><b>{len(self.parameters())}</b></td></tr>"
+                f"</table>")
 
     # --- state dict ------------------------------------------------------------------
 
@@ -128,3 +175,26 @@ def _mismatch(module: Module, expected, state, missing, unexpected) -> str:
     if unexpected:
         parts.append(f"unexpected {len(unexpected)} key(s): {some(unexpected)}")
     return "; ".join(parts)
+
+
+def label_of(key: str) -> str:
+    """The graph label of a parameter from its state-dict key: the one documented mapping.
+
+    ``layers.<i>`` → ``layer<i+1>`` (layers count from 1 in pictures), ``neurons.<j>`` →
+    ``neuron<j>``, ``w.<k>`` → ``w[k]``: ``layers.0.neurons.3.w.1`` is ``layer1.neuron3.w[1]``."""
+    parts, out, i = key.split("."), [], 0
+    while i < len(parts):
+        name, nxt = parts[i], parts[i + 1] if i + 1 < len(parts) else None
+        if name == "layers" and nxt is not None and nxt.isdigit():
+            out.append(f"layer{int(nxt) + 1}")
+            i += 2
+        elif name == "neurons" and nxt is not None and nxt.isdigit():
+            out.append(f"neuron{nxt}")
+            i += 2
+        elif name == "w" and nxt is not None and nxt.isdigit():
+            out.append(f"w[{nxt}]")
+            i += 2
+        else:
+            out.append(name)
+            i += 1
+    return ".".join(out)

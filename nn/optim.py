@@ -20,6 +20,7 @@ from typing import Iterable, List, Tuple
 import tinygrad_value as tv
 
 from .atomic import interrupts_deferred
+from .params import as_parameters
 
 
 class Optimizer:
@@ -34,13 +35,7 @@ class Optimizer:
 
     def __init__(self, params: Iterable[tv.Value], lr: float, decay: float = 0.0,
                  weight_decay: float = 0.0) -> None:
-        self.params: List[tv.Value] = list(params)
-        if not self.params:
-            raise ValueError(f"{type(self).__name__} got an empty parameter list")
-        for i, p in enumerate(self.params):
-            if not isinstance(p, tv.Value):
-                raise TypeError(f"{type(self).__name__}: parameter {i} is a "
-                                f"{type(p).__name__}, not a Value")
+        self.params: List[tv.Value] = as_parameters(params, type(self).__name__)
         _check("lr", lr)
         _check("decay", decay)
         _check("weight_decay", weight_decay)
@@ -241,5 +236,3 @@ class AdamW(Adam):
                  decay: float = 0.0) -> None:
         super().__init__(params, lr, betas, eps, weight_decay, amsgrad, decay)
 
-
-OPTIMIZERS = {"sgd": SGD, "adagrad": Adagrad, "rmsprop": RMSprop, "adam": Adam, "adamw": AdamW}

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numbers
 import random
 import sys
-from dataclasses import dataclass, field
 from typing import Callable, List, Optional, Sequence, Union
 
 import tinygrad_value as tv
@@ -13,53 +12,30 @@ from tinygrad_value.engine.backward import gc_paused
 
 from . import losses, optim
 from .atomic import interrupts_deferred
+from .history import History
+from .loss_choice import THRESHOLDS, check_loss, default_loss, threshold_for
 from .losses import _data
 from .module import Module
+from .progress import progress_bar
 
 
-@dataclass
-class History:
-    """What happened during ``fit``, one entry per optimizer step (and per epoch).
-
-    ``loss[k]`` is the loss minimised at step k (data loss + penalty) before that step's
-    update; ``accuracy[k]`` the accuracy of that step's batch (None for regression losses);
-    ``lr[k]`` the learning rate used.
-    """
-
-    loss: List[float] = field(default_factory=list)
-    accuracy: List[Optional[float]] = field(default_factory=list)
-    lr: List[float] = field(default_factory=list)
-    epoch_loss: List[float] = field(default_factory=list)
-    epoch_accuracy: List[Optional[float]] = field(default_factory=list)
-    stopped_early: bool = False
-    # True when Ctrl-C ended the run: the model is then exactly at step len(history).
-    interrupted: bool = False
-
-    def __len__(self) -> int:
-        return len(self.loss)
-
-    @property
-    def final_loss(self) -> float:
-        return self.loss[-1]
-
-    @property
-    def final_accuracy(self) -> Optional[float]:
-        return self.accuracy[-1]
-
-
-def accuracy(outputs: Sequence, targets: Sequence, threshold: float = 0.0) -> float:
+def accuracy(outputs: Sequence, targets: Sequence, threshold: Optional[float] = None,
+             loss: Union[str, Callable, None] = None) -> float:
     """The fraction of correct predictions.
 
     Multi-class (each output a list of scores): correct when argmax equals the class index.
-    Binary (each output one number): predicted positive when output > ``threshold`` (0 for
-    scores or logits, 0.5 for probabilities), and a target is positive when > 0 (labels 1 vs
-    0 or -1). Outputs may be Values or plain numbers.
+    Binary (each output one number): predicted positive when output > ``threshold``, and a
+    target is positive when > 0 (labels 1 vs 0 or -1). The threshold follows the ``loss``'s
+    declared kind (0.5 for probabilities, 0 for scores and logits), else 0. Outputs may be
+    Values or plain numbers.
     """
     outputs, targets = list(outputs), list(targets)
     if len(outputs) != len(targets):
         raise ValueError(f"accuracy: {len(outputs)} outputs but {len(targets)} targets")
     if not outputs:
         raise ValueError("accuracy: no outputs")
+    if threshold is None:
+        threshold = 0.0 if loss is None else threshold_for(loss)
     correct = 0
     for out, t in zip(outputs, targets):
         if isinstance(out, (list, tuple)):
@@ -80,11 +56,25 @@ def _resolve_loss(loss) -> Callable:
 
 
 def _default_metric(loss_fn) -> Optional[Callable]:
-    if loss_fn in (losses.mse, losses.mae, losses.huber):
-        return None  # regression: accuracy means nothing
-    if loss_fn is losses.binary_cross_entropy:
-        return lambda outputs, targets: accuracy(outputs, targets, threshold=0.5)
-    return accuracy
+    """From the loss's declared kind: none for regression, else accuracy at its threshold."""
+    kind = getattr(loss_fn, "kind", "scores")
+    if kind == "regression":
+        return None  # accuracy means nothing for real-valued targets
+    threshold = THRESHOLDS[kind]
+    return lambda outputs, targets: accuracy(outputs, targets, threshold=threshold)
+
+
+def _output_width(model, row) -> int:
+    """How many numbers the model returns for one row (run once, in eval mode, no graph kept,
+    so no Dropout draw moves the random state)."""
+    was_training = model.training
+    model.eval()
+    try:
+        with tv.no_grad():
+            out = model(row)
+    finally:
+        model.train(was_training)
+    return len(out) if isinstance(out, (list, tuple)) else 1
 
 
 def _batches(n: int, batch_size: Optional[int], rng: random.Random) -> List[List[int]]:
@@ -97,7 +87,7 @@ def _batches(n: int, batch_size: Optional[int], rng: random.Random) -> List[List
 
 
 def fit(model: Module, X: Sequence[Sequence[float]], y: Sequence,
-        loss: Union[str, Callable] = "cross_entropy", optimizer: Optional[optim.Optimizer] = None,
+        loss: Union[str, Callable] = "auto", optimizer: Optional[optim.Optimizer] = None,
         epochs: Optional[int] = None, steps: Optional[int] = None,
         batch_size: Optional[int] = None, l2: float = 0.0,
         schedule: Optional[Callable[[int], float]] = None, seed: int = 0,
@@ -109,7 +99,9 @@ def fit(model: Module, X: Sequence[Sequence[float]], y: Sequence,
     with ``random.Random(seed)``), run the model on every row, zero the grads, backward, set the
     optimizer's ``lr = schedule(step)`` if a schedule is given, and ``optimizer.step()``.
     Runs ``steps`` steps if given, else ``epochs`` passes over the data (default 10).
-    ``optimizer`` defaults to ``SGD(model.parameters(), lr=0.1)``.
+    ``optimizer`` defaults to ``SGD(model.parameters(), lr=0.1)``. ``loss="auto"`` picks the
+    loss from the model's output width and the labels (``nn.loss_choice.default_loss``); a
+    declared loss that does not fit the output width raises ``ValueError`` naming the right one.
 
     ``compiled=True`` builds the loss graph once per batch size, on leaf Values holding the
     inputs and targets, and replays it with ``tv.compile``: each step writes the batch into the
@@ -132,7 +124,12 @@ def fit(model: Module, X: Sequence[Sequence[float]], y: Sequence,
         raise ValueError(f"fit: batch_size must be a positive int or None, got {batch_size!r}")
     if epochs is not None and steps is not None:
         raise ValueError("fit: give epochs or steps, not both")
-    loss_fn = _resolve_loss(loss)
+    width = _output_width(model, X[0])
+    if loss == "auto":
+        loss_fn = default_loss(width, y, getattr(model, "output_activation", None))
+    else:
+        loss_fn = _resolve_loss(loss)
+        check_loss(loss_fn, width)
     if isinstance(metric, str):
         if metric != "auto":
             raise ValueError(f"fit: metric must be 'auto', None or a function (outputs, "
@@ -202,13 +199,7 @@ def fit(model: Module, X: Sequence[Sequence[float]], y: Sequence,
 
 
 def _progress_bar(total: int):
-    if total < 20:
-        return None
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:
-        return None
-    return tqdm(total=total, desc="fit", leave=False)
+    return progress_bar(total, desc="fit") if total >= 20 else None
 
 
 class _EagerStep:

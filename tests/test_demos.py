@@ -257,3 +257,15 @@ def test_make_demo_entry_point_runs_quickly(tmp_path):
     assert "<svg" in (out / "backprop.html").read_text(encoding="utf-8")
     assert "file://" in proc.stdout
     assert seconds < 60, f"demos.main --quick took {seconds:.0f} s"
+
+
+def test_demo_without_matplotlib_says_how_to_run_it():
+    import subprocess
+    import sys
+
+    code = ("import sys; sys.modules['matplotlib'] = None\n"
+            "from demos._common import pyplot\npyplot()")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert run.returncode != 0
+    assert "matplotlib is not installed" in run.stderr and "make demo" in run.stderr
+    assert ".venv/bin/python" in run.stderr

@@ -196,3 +196,124 @@ def test_custom_module_parameters_and_state_dict():
     net.eval()
     x = [0.3, -0.1]
     assert net(x).data == net(x).data  # deterministic without dropout
+
+
+# --- parameters from one walk of the attributes -------------------------------------------
+
+
+class _Custom(nn.Module):
+    """No overrides: Values, a Module, a list, a tuple and a dict as attributes."""
+
+    def __init__(self):
+        self.scale = tv.Value(2.0)
+        self.body = nn.Layer(2, 2)
+        self.extra = [tv.Value(1.0), nn.Neuron(2)]
+        self.pair = (tv.Value(3.0),)
+        self.heads = {"a": nn.Neuron(2, nonlin=False)}
+        self.again = self.scale  # the same Value twice: listed once
+        self.shared = self.body  # the same Module twice: listed once
+        self._cache = tv.Value(9.0)  # private: skipped
+        self.note = "text"
+
+
+def test_custom_module_finds_its_parameters_without_overrides():
+    net = _Custom()
+    names = [name for name, _ in net.named_parameters()]
+    # as in PyTorch: a module's own Values first, then each submodule's, in definition order
+    assert names == (["scale", "extra.0", "pair.0"]
+                     + [f"body.neurons.{j}.{k}" for j in range(2) for k in ("w.0", "w.1", "b")]
+                     + ["extra.1.w.0", "extra.1.w.1", "extra.1.b",
+                        "heads.a.w.0", "heads.a.w.1", "heads.a.b"])
+    params = net.parameters()
+    assert len({id(p) for p in params}) == len(params) == 1 + 6 + 1 + 3 + 1 + 3
+    assert not any(p is net._cache for p in params)
+    net.eval()
+    assert not net.heads["a"].training and not net.extra[1].training
+
+
+def test_optimizer_accepts_a_module_and_explains_one_without_parameters():
+    net = _Custom()
+    assert nn.optim.SGD(net, lr=0.1).params == net.parameters()
+
+    class Empty(nn.Module):
+        def __init__(self):
+            self._w = tv.Value(1.0)
+
+    with pytest.raises(ValueError, match="Empty has no parameters.*attributes.*'_' are skipped"):
+        nn.optim.SGD(Empty())
+    with pytest.raises(ValueError, match="empty parameter list.*attributes"):
+        nn.optim.Adam(Empty().parameters())
+
+
+def test_optimizer_argument_mistakes_name_the_fix():
+    model = nn.MLP(2, [3, 1])
+    with pytest.raises(TypeError, match=r"call it: Adam\(model.parameters\(\)"):
+        nn.optim.Adam(model.parameters, lr=0.01)
+    with pytest.raises(TypeError, match=r"pass a list of them: SGD\(\[v\]"):
+        nn.optim.SGD(model.parameters()[0])
+    p = model.parameters()
+    with pytest.raises(ValueError, match="parameter 2 is the same Value as parameter 0"):
+        nn.optim.SGD([p[0], p[1], p[0]])
+
+
+def test_model_call_and_construction_mistakes_name_the_fix():
+    with pytest.raises(TypeError, match=r"nouts is the list of layer sizes.*MLP\(2, \[3\]\)"):
+        nn.MLP(2, 3)
+    model = nn.MLP(2, [3, 1])
+    with pytest.raises(TypeError, match=r"one input row.*float 5.0.*model\(\[5.0\]\)"):
+        model(5.0)
+    with pytest.raises(TypeError, match=r"batch of 3 rows.*nn.predict"):
+        model([[1.0, 2.0]] * 3)
+
+
+def test_labels_and_state_dict_keys_follow_one_mapping():
+    from nn.module import label_of
+
+    for model in (nn.MLP(2, [4, 3, 1]), nn.Sequential(nn.Layer(2, 3), nn.Dropout(0.2),
+                                                     nn.Layer(3, 1))):
+        for key, p in model.named_parameters():
+            assert p.label == label_of(key)
+    assert label_of("layers.0.neurons.3.w.1") == "layer1.neuron3.w[1]"
+
+
+def test_sequential_chains_modules_and_matches_the_mlp():
+    random.seed(4)
+    mlp = nn.MLP(2, [3, 1])
+    random.seed(4)
+    seq = nn.Sequential(nn.Layer(2, 3), nn.Dropout(0.5), nn.Layer(3, 1, nonlin=False))
+    plain = nn.Sequential(seq[0], seq[2])
+    assert list(plain.state_dict()) == list(mlp.state_dict())  # the MLP's keys
+    assert list(seq.state_dict().values()) == list(mlp.state_dict().values())
+    assert "layers.2.neurons.0.b" in seq.state_dict()  # the Dropout holds position 1
+    seq.eval()
+    x = [0.4, -0.7]
+    assert seq(x).data == mlp(x).data
+    seq.train()
+    random.seed(0)
+    dropped = [seq(x).data for _ in range(20)]
+    assert len(set(dropped)) > 1  # dropout active in train mode
+    with pytest.raises(TypeError, match="item 1 is a int"):
+        nn.Sequential(nn.Layer(2, 3), 5)
+
+
+def test_mlp_dropout_after_hidden_layers_only():
+    random.seed(5)
+    plain = nn.MLP(2, [8, 8, 1])
+    random.seed(5)
+    drop = nn.MLP(2, [8, 8, 1], dropout=0.5)
+    assert list(drop.state_dict()) == list(plain.state_dict())
+    assert [d.p for d in drop.dropouts] == [0.5, 0.5]
+    drop.eval()
+    assert drop([0.3, 0.2]).data == plain([0.3, 0.2]).data
+    drop.train()
+    random.seed(1)
+    assert len({drop([0.3, 0.2]).data for _ in range(20)}) > 1
+
+
+def test_models_print_short_and_show_a_table_in_notebooks():
+    net = _Custom()
+    assert repr(net) == "_Custom with 15 parameters"
+    page = nn.MLP(2, [16, 16, 1])._repr_html_()
+    assert page.count("<tr>") == 1 + 3 + 1  # header, three layers, total
+    assert "Layer(2, 16)" in page and "<b>337</b>" in page
+    assert "Dropout(p=0.1)" in nn.Sequential(nn.Layer(2, 2), nn.Dropout(0.1))._repr_html_()

@@ -219,3 +219,114 @@ def test_fit_accepts_numpy_arrays(monkeypatch, compiled):
     random.seed(1)
     again = nn.MLP(2, [3, 2])
     assert nn.fit(again, X, y, steps=3, progress=False).loss == pytest.approx(h.loss, rel=1e-9)
+
+
+# --- the loss fits the model: defaults, checks, thresholds ----------------------------------
+
+
+def test_default_loss_follows_output_width_and_labels():
+    from nn.loss_choice import default_loss
+
+    assert default_loss(3, [0, 2, 1], None) is losses.cross_entropy
+    assert default_loss(1, [-1, 1, 1], None) is losses.hinge
+    assert default_loss(1, [0, 1, 1], "linear") is losses.binary_cross_entropy_with_logits
+    assert default_loss(1, [0, 1, 1], "sigmoid") is losses.binary_cross_entropy
+    assert default_loss(1, [0.5, -1.25], None) is losses.mse
+    with pytest.raises(ValueError, match="3 classes but the model has 1 output"):
+        default_loss(1, [0, 1, 2], None)
+
+
+def test_fit_on_a_one_output_model_with_01_labels_learns_instead_of_cross_entropy():
+    X, y = _blobs()
+    random.seed(0)
+    model = nn.MLP(2, [8, 1])
+    h = nn.fit(model, X, y, optimizer=optim.Adam(model.parameters(), lr=0.05), steps=40,
+               progress=False)
+    assert h.final_accuracy == 1.0 and h.final_loss < 0.2 * h.loss[0]
+    with pytest.raises(ValueError, match="needs one output per class.*with_logits"):
+        nn.fit(model, X, y, loss="cross_entropy", progress=False)
+    with pytest.raises(ValueError, match="model has 2 outputs.*cross_entropy"):
+        nn.fit(nn.MLP(2, [2]), X, y, loss="bce", progress=False)
+
+
+def test_cross_entropy_rejects_a_batch_of_labels_posing_as_one_sample():
+    with pytest.raises(ValueError, match="sum to 3, not 1"):
+        losses.cross_entropy([tv.Value(0.1), tv.Value(0.2), tv.Value(0.3), tv.Value(0.4)],
+                             [0, 1, 1, 1])
+
+
+def test_accuracy_threshold_follows_the_loss_kind():
+    probs, y = [0.9, 0.2, 0.7, 0.4], [1, 0, 1, 0]
+    assert nn.accuracy(probs, y, loss="bce") == 1.0
+    assert nn.accuracy(probs, y) == 0.5  # threshold 0: every probability counts as positive
+    assert nn.accuracy([0.3, -0.2], [1, 0], loss=losses.binary_cross_entropy_with_logits) == 1.0
+    with pytest.raises(ValueError, match="regression loss"):
+        nn.accuracy([0.3], [1], loss="mse")
+    X, y = _blobs()
+    random.seed(1)
+    model = nn.MLP(2, [8, 1], output_activation="sigmoid")
+    h = nn.fit(model, X, y, optimizer=optim.Adam(model.parameters(), lr=0.05), steps=40,
+               progress=False)
+    assert h.final_accuracy == 1.0  # fit read "probabilities" from bce: threshold 0.5
+
+
+# --- History prints short; the progress line tells the truth --------------------------------
+
+
+def test_history_repr_plot_and_html():
+    X, y = _blobs()
+    random.seed(0)
+    model = nn.MLP(2, [8, 2])
+    h = nn.fit(model, X, y, optimizer=optim.Adam(model.parameters(), lr=0.05), steps=30,
+               progress=False)
+    text = repr(h)
+    assert text.startswith("History(30 steps, loss ") and len(text) < 120
+    assert f"{h.loss[0]:.4g} → {h.loss[-1]:.4g}" in text
+    assert f"accuracy {h.accuracy[0]:.3f} → {h.accuracy[-1]:.3f}" in text
+    page = h._repr_html_()
+    assert "<svg" in page and "polyline" in page and "History(30 steps" in page
+    pytest.importorskip("matplotlib")
+    fig = h.plot()
+    axes = fig.get_axes()
+    assert len(axes) == 2 and list(axes[0].lines[0].get_ydata()) == h.loss
+    assert axes[0].get_legend() is not None
+    assert repr(nn.History()) == "History(0 steps)"
+
+
+def test_text_progress_reports_the_real_rate():
+    import io
+    import time
+
+    from nn.progress import TextProgress
+
+    out = io.StringIO()
+    bar = TextProgress(10, "fit", out)
+    for _ in range(10):
+        time.sleep(0.01)
+        bar.update(1)
+    bar.set_postfix(loss="0.5")
+    bar.close()
+    bar.close()
+    line = out.getvalue()
+    assert line.count("\n") == 1 and line.startswith("fit: 10/10 steps in 0.1")
+    rate = float(line.split("(")[1].split(" steps/s")[0])
+    assert 30 <= rate <= 100  # 10 steps in >= 0.1 s: at most 100 steps/s
+    assert "loss 0.5" in line
+
+
+def test_predict_gives_floats_in_eval_mode_and_leaves_grads():
+    random.seed(2)
+    one = nn.MLP(2, [4, 1], dropout=0.5)
+    for p in one.parameters():
+        p.grad = 0.5
+    X = [[0.1, 0.2], [-1.0, 0.5], [0.3, -0.3]]
+    got = nn.predict(one, X)
+    one.eval()
+    assert got == [one(x).data for x in X] and one.training is False
+    one.train()
+    assert nn.predict(one, X) == got and one.training is True  # mode restored
+    assert nn.predict(one, X, batch=1, compiled=True) == pytest.approx(got, rel=1e-12)
+    assert all(p.grad == 0.5 for p in one.parameters())
+    many = nn.MLP(2, [4, 3])
+    rows = nn.predict(many, X)
+    assert len(rows) == 3 and all(len(r) == 3 and isinstance(r[0], float) for r in rows)
