@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import numbers
-import os
 from typing import Dict, List, Tuple
 
 import tinygrad_value as tv
-from tinygrad_value.files import write_atomic
 
-FORMAT = "tinygrad-value/nn"
-FORMAT_VERSION = 1
-
-
-class StateDictError(ValueError):
-    """A state dict or saved file does not fit the model; the message says which key and why."""
+from . import checkpoint
+from .checkpoint import StateDictError
 
 
 class Module:
@@ -79,10 +72,17 @@ class Module:
     def load_state_dict(self, state: Dict[str, float]) -> "Module":
         """Copy floats into the parameters. Everything is checked first (same keys, every value
         a real number), so a bad state dict raises ``StateDictError`` and changes nothing."""
+        values = self.checked_state(state)
+        for name, p in self.named_parameters():  # all checks passed: now assign
+            p.data = values[name]
+        return self
+
+    def checked_state(self, state: Dict[str, float]) -> Dict[str, float]:
+        """``state`` as {name: float} in parameter order if it fits this model, else a
+        ``StateDictError`` naming the first problem; changes nothing."""
         if not isinstance(state, dict):
             raise StateDictError(f"a state dict must be a dict, got {type(state).__name__}")
-        named = self.named_parameters()
-        expected = [name for name, _ in named]
+        expected = [name for name, _ in self.named_parameters()]
         missing = [k for k in expected if k not in state]
         known = set(expected)
         unexpected = [k for k in state if k not in known]
@@ -94,52 +94,26 @@ class Module:
             if isinstance(v, bool) or not isinstance(v, numbers.Real):
                 raise StateDictError(
                     f"state dict key {key!r}: expected a number, got {type(v).__name__} {v!r}")
-            values[key] = float(v)
-        for name, p in named:  # all checks passed: now assign
-            p.data = values[name]
-        return self
+            try:
+                values[key] = float(v)
+            except OverflowError:
+                raise StateDictError(f"state dict key {key!r}: an integer of "
+                                     f"{len(str(abs(v)))} digits is too large for a "
+                                     f"float") from None
+        return values
 
     # --- files -----------------------------------------------------------------------
 
     def save(self, path) -> None:
-        """Write the parameters as JSON, atomically: the text goes to a temporary file in the
-        same directory, is flushed to disk, then renamed over ``path``; a crash at any point
-        leaves the previous file whole."""
-        payload = {"format": FORMAT, "version": FORMAT_VERSION, "model": self.describe(),
-                   "parameters": self.state_dict()}
-        text = json.dumps(payload, indent=1, allow_nan=True)
-        write_atomic(path, text)
+        """Write the parameters as JSON, atomically: a crash at any point leaves the previous
+        file whole (``nn.checkpoint`` has the format)."""
+        checkpoint.save(self, path)
 
-    def load(self, path) -> "Module":
-        """Read a file written by ``save`` into this model. A corrupt, truncated, foreign or
-        mismatched file raises ``StateDictError`` saying what is wrong; the model is unchanged."""
-        path = os.fspath(path)
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
-        try:
-            payload = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise StateDictError(
-                f"{path}: not valid JSON ({e.msg} at line {e.lineno} column {e.colno}); "
-                f"the file is corrupt or truncated") from None
-        if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-            raise StateDictError(f"{path}: not a tinygrad-value model file "
-                                 f"(expected a JSON object with \"format\": \"{FORMAT}\")")
-        version = payload.get("version")
-        if version != FORMAT_VERSION:
-            raise StateDictError(f"{path}: format version {version!r} is not supported "
-                                 f"(this code reads version {FORMAT_VERSION})")
-        params = payload.get("parameters")
-        if not isinstance(params, dict):
-            raise StateDictError(f"{path}: the \"parameters\" entry is missing or not an object")
-        saved_model = payload.get("model")
-        if saved_model is not None and saved_model != self.describe():
-            raise StateDictError(f"{path}: the file holds {saved_model} but the model is "
-                                 f"{self.describe()}")
-        try:
-            return self.load_state_dict(params)
-        except StateDictError as e:
-            raise StateDictError(f"{path}: {e}") from None
+    def load(self, path, *, allow_nonfinite: bool = False, verify: bool = True) -> "Module":
+        """Read a file written by ``save`` into this model. A corrupt, truncated, damaged,
+        foreign or mismatched file raises ``StateDictError`` saying what is wrong, and the model
+        is unchanged; NaN/infinite weights need ``allow_nonfinite=True``."""
+        return checkpoint.load(self, path, allow_nonfinite=allow_nonfinite, verify=verify)
 
 
 def _mismatch(module: Module, expected, state, missing, unexpected) -> str:

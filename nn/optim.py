@@ -5,14 +5,21 @@ updates ``p.data`` in place. Every optimizer also takes ``decay``: inverse-time 
 decay, lrₜ = lr / (1 + decay·t), where t counts completed steps (the first step uses lr).
 The floating-point operations are written in PyTorch's order, so with ``decay=0`` the
 trajectories match torch.optim to rounding.
+
+A step is all or nothing: every new value and every new state entry is computed first, on a
+scratch copy, then all are assigned at once with Ctrl-C held back (``nn.atomic``). An error or
+a KeyboardInterrupt therefore leaves the parameters and the state at the last whole step.
 """
 
 from __future__ import annotations
 
+import copy
 import math
 from typing import Iterable, List, Tuple
 
 import tinygrad_value as tv
+
+from .atomic import interrupts_deferred
 
 
 class Optimizer:
@@ -23,6 +30,7 @@ class Optimizer:
     """
 
     decoupled = False
+    state_names: Tuple[str, ...] = ()  # the per-parameter lists a step updates
 
     def __init__(self, params: Iterable[tv.Value], lr: float, decay: float = 0.0,
                  weight_decay: float = 0.0) -> None:
@@ -53,9 +61,15 @@ class Optimizer:
             p.grad = 0.0
 
     def step(self) -> None:
-        """Update every parameter from its ``.grad``, then count the step."""
+        """Update every parameter from its ``.grad``, then count the step; all or nothing."""
         lr, wd = self.current_lr, self.weight_decay
-        self._start_step(lr)
+        # The update runs on a scratch optimizer whose state lists are copies, so nothing the
+        # caller can see changes until every new value exists.
+        work = copy.copy(self)
+        for name in self.state_names:
+            setattr(work, name, list(getattr(self, name)))
+        work._start_step(lr)
+        new_data = []
         for i, param in enumerate(self.params):
             p, g = param.data, param.grad
             if wd:
@@ -63,8 +77,13 @@ class Optimizer:
                     p = p * (1 - lr * wd)
                 else:
                     g = g + wd * p
-            param.data = self._update(i, p, g, lr)
-        self.t += 1
+            new_data.append(work._update(i, p, g, lr))
+        with interrupts_deferred():
+            for name in self.state_names:
+                setattr(self, name, getattr(work, name))
+            for param, x in zip(self.params, new_data):
+                param.data = x
+            self.t += 1
 
     def _start_step(self, lr: float) -> None:
         """Compute this step's constants (bias corrections, decayed lr) once, before the loop."""
@@ -93,6 +112,8 @@ class SGD(Optimizer):
     """g ← ∇ + λp;  with momentum μ: buf ← g on the first step, then buf ← μ·buf + (1-τ)·g,
     and g ← g + μ·buf (Nesterov) or g ← buf;  p ← p - lr·g."""
 
+    state_names = ("buf",)
+
     def __init__(self, params, lr: float = 1e-3, momentum: float = 0.0, dampening: float = 0.0,
                  weight_decay: float = 0.0, nesterov: bool = False, decay: float = 0.0) -> None:
         super().__init__(params, lr, decay, weight_decay)
@@ -119,6 +140,8 @@ class Adagrad(Optimizer):
     """s ← s + g²;  p ← p - lrₜ·g / (√s + ε), with PyTorch's own ``lr_decay``:
     lrₜ = lr / (1 + (t-1)·lr_decay) (on top of ``decay``)."""
 
+    state_names = ("sum",)
+
     def __init__(self, params, lr: float = 1e-2, lr_decay: float = 0.0, weight_decay: float = 0.0,
                  initial_accumulator_value: float = 0.0, eps: float = 1e-10,
                  decay: float = 0.0) -> None:
@@ -141,6 +164,8 @@ class Adagrad(Optimizer):
 class RMSprop(Optimizer):
     """v ← α·v + (1-α)·g²;  p ← p - lr·g / (√v + ε)  (``centered`` subtracts the running mean
     of g squared under the root; ``momentum`` accumulates g / (√v + ε) first)."""
+
+    state_names = ("square_avg", "grad_avg", "buf")
 
     def __init__(self, params, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
                  weight_decay: float = 0.0, momentum: float = 0.0, centered: bool = False,
@@ -172,6 +197,8 @@ class RMSprop(Optimizer):
 class Adam(Optimizer):
     """m ← β₁m + (1-β₁)g;  v ← β₂v + (1-β₂)g²;  p ← p - lr/(1-β₁ᵗ) · m / (√v/√(1-β₂ᵗ) + ε),
     with t counted from 1 for the bias corrections. ``weight_decay`` adds λp to g (L2)."""
+
+    state_names = ("m", "v", "v_max")
 
     def __init__(self, params, lr: float = 1e-3, betas: Tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0.0, amsgrad: bool = False,

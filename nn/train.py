@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numbers
 import random
+import sys
 from dataclasses import dataclass, field
 from typing import Callable, List, Optional, Sequence, Union
 
@@ -11,6 +12,7 @@ import tinygrad_value as tv
 from tinygrad_value.engine.backward import gc_paused
 
 from . import losses, optim
+from .atomic import interrupts_deferred
 from .losses import _data
 from .module import Module
 
@@ -30,6 +32,8 @@ class History:
     epoch_loss: List[float] = field(default_factory=list)
     epoch_accuracy: List[Optional[float]] = field(default_factory=list)
     stopped_early: bool = False
+    # True when Ctrl-C ended the run: the model is then exactly at step len(history).
+    interrupted: bool = False
 
     def __len__(self) -> int:
         return len(self.loss)
@@ -115,6 +119,8 @@ def fit(model: Module, X: Sequence[Sequence[float]], y: Sequence,
 
     ``callback(step, history, model)`` runs after every step; returning ``False`` stops the
     run, and a callback that blocks pauses it (a live view can wait for a button here).
+    Ctrl-C ends the run cleanly: ``fit`` returns the History so far with ``interrupted=True``,
+    and the model is exactly at its last completed step (optimizer steps are all or nothing).
     ``progress`` shows a tqdm bar on runs of 20 steps or more (when tqdm is installed).
     """
     X, y = list(X), list(y)
@@ -160,14 +166,17 @@ def fit(model: Module, X: Sequence[Sequence[float]], y: Sequence,
                     value, outputs = run_step(xb, yb)
                 if schedule is not None:
                     optimizer.lr = float(schedule(step))
-                history.lr.append(optimizer.current_lr)
-                optimizer.step()
                 acc = metric(outputs, yb) if metric is not None else None
-                history.loss.append(value)
-                history.accuracy.append(acc)
-                epoch_losses.append(value)
-                epoch_accs.append(acc)
-                step += 1
+                # The update and its record happen together: a Ctrl-C in between would leave
+                # a model one step ahead of its History.
+                with interrupts_deferred():
+                    history.lr.append(optimizer.current_lr)
+                    optimizer.step()
+                    history.loss.append(value)
+                    history.accuracy.append(acc)
+                    epoch_losses.append(value)
+                    epoch_accs.append(acc)
+                    step += 1
                 if bar is not None:
                     bar.update(1)
                     bar.set_postfix(loss=f"{value:.4g}",
@@ -181,6 +190,10 @@ def fit(model: Module, X: Sequence[Sequence[float]], y: Sequence,
                     None if metric is None else sum(epoch_accs) / len(epoch_accs))
             if history.stopped_early:
                 break
+    except KeyboardInterrupt:
+        history.interrupted = True
+        print(f"fit: interrupted after {len(history)} of {total_steps} steps; the model is "
+              f"at step {len(history)}", file=sys.stderr)
     finally:
         if bar is not None:
             bar.close()
