@@ -46,8 +46,10 @@ class Lab:
 
     def open(self, notebook: str, timeout: float = 120_000):
         """Open ``notebook`` (a path under the server's root) and wait for an idle kernel."""
-        self.page.goto(f"{self.base_url}lab/tree/{notebook}?token={self.token}")
-        self.page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=timeout)
+        # ?reset: a fresh workspace, so tabs of earlier tests are not restored beside this one
+        self.page.goto(f"{self.base_url}lab/tree/{notebook}?reset&token={self.token}")
+        self.page.wait_for_selector(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell",
+                                    timeout=timeout)
         # the status bar reads "<kernel name> | Idle" once a kernel is connected ("No Kernel |
         # Initializing" before: a cell run then would be dropped)
         self.page.wait_for_function(
@@ -56,18 +58,23 @@ class Lab:
             timeout=timeout)
 
     def cell(self, i: int):
-        return self.page.locator(".jp-NotebookPanel:visible .jp-Notebook .jp-Cell").nth(i)
+        # the notebook in the current tab (Lumino hides the others with lm-mod-hidden)
+        panel = ".jp-NotebookPanel:not(.lm-mod-hidden)"
+        return self.page.locator(f"{panel} .jp-Notebook .jp-Cell").nth(i)
 
     def run(self, i: int, timeout: float = 120_000):
-        """Run cell ``i`` (Shift+Enter) and wait until its prompt shows an execution count."""
+        """Run cell ``i`` (Shift+Enter) and wait for its new execution count (a re-run gets a
+        higher one, so a cell run before is waited for too)."""
         cell = self.cell(i)
+        prompt = cell.locator(".jp-InputPrompt")
+        before = (prompt.text_content() or "").strip()
         cell.locator(".jp-InputArea-editor").click()
         self.page.keyboard.press("Escape")  # command mode: Shift+Enter runs, never types
         self.page.keyboard.press("Shift+Enter")
-        prompt = cell.locator(".jp-InputPrompt")
         deadline = time.monotonic() + timeout / 1000
         while time.monotonic() < deadline:
-            if re.fullmatch(r"\[\d+\]:", (prompt.text_content() or "").strip()):
+            now = (prompt.text_content() or "").strip()
+            if now != before and re.fullmatch(r"\[\d+\]:", now):
                 return cell
             time.sleep(0.05)
         raise TimeoutError(f"cell {i} did not finish: prompt {prompt.text_content()!r}")

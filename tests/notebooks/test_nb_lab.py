@@ -47,11 +47,12 @@ def browser():
 
 
 @pytest.fixture
-def lab(server, browser):
+def lab(server, browser, tmp_path):
     root, url, token = server
     lab = Lab(browser, url, token)
     lab.root = root
     yield lab
+    lab.page.screenshot(path=str(tmp_path / "lab.png"), full_page=True)  # kept for a failure
     lab.close()
     assert lab.remote_requests() == [], "the browser reached outside 127.0.0.1"
     assert lab.errors == [], lab.errors
@@ -279,3 +280,5 @@ def test_an_anywidget_renders_and_syncs_both_ways(lab):
     lab.run(2)
     lab.page.wait_for_function("() => document.querySelector('button.tv-test-counter')"
                                ".textContent === 'count 10'", timeout=10_000)
+    lab.run(1)  # a re-run waits for its new count, and reads the new value
+    assert lab.output(1).split() == ["value", "10"]
