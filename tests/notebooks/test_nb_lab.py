@@ -8,6 +8,7 @@ recorded and none may leave 127.0.0.1.
 
 from __future__ import annotations
 
+import re
 import sys
 
 import nbformat
@@ -92,6 +93,12 @@ def part(name: str) -> str:
     return f"#{name}, .{name}, [data-tv='{name}']"
 
 
+def button(out, name: str, label: str):
+    """The front-end's button ``name`` (as on the offline page), or any button labelled so."""
+    return out.locator(part(name)).or_(
+        out.get_by_role("button", name=re.compile(label, re.I))).first
+
+
 NEURON = ("import tinygrad_value as tv\n"
           "x1, x2 = tv.Value(2.0, label='x1'), tv.Value(0.0, label='x2')\n"
           "w1, w2 = tv.Value(-3.0, label='w1'), tv.Value(1.0, label='w2')\n"
@@ -152,7 +159,7 @@ def test_stepper_widget_next_and_python_step_move_together(lab):
     ])
     lab.open("stepper.ipynb")
     out = lab.run(0).locator(".jp-OutputArea")
-    nxt = out.locator(part("tv-next")).first
+    nxt = button(out, "tv-next", "next")
     nxt.wait_for(timeout=30_000)
     lab.run(1)
     assert lab.output(1).split() == ["step", "0", "frames", str(len(w.frames))]
@@ -227,7 +234,7 @@ def test_live_widget_grows_its_loss_curve_and_pause_stops_training(lab):
     lab.page.wait_for_function("([root, sel, first]) => root.querySelector(sel).textContent"
                                " !== first", arg=[handle, part("m-step"), first], timeout=30_000)
 
-    out.get_by_role("button", name="Pause").click()
+    button(out, "btn-pause", "pause").click()
     lab.page.wait_for_timeout(1000)  # let steps in flight land
     paused_at = counter()
     lab.run(2)
@@ -237,7 +244,7 @@ def test_live_widget_grows_its_loss_curve_and_pause_stops_training(lab):
     lab.run(2)
     assert lab.output(2).split() == seen_paused, "training went on in Python while paused"
 
-    out.get_by_role("button", name="Resume").click()
+    button(out, "btn-resume", "resume").click()
     lab.page.wait_for_function("([root, sel, v]) => root.querySelector(sel).textContent !== v",
                                arg=[handle, part("m-step"), paused_at], timeout=30_000)
     lab.run(3)
