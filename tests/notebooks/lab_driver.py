@@ -79,6 +79,15 @@ class Lab:
             time.sleep(0.05)
         raise TimeoutError(f"cell {i} did not finish: prompt {prompt.text_content()!r}")
 
+    def run_all(self, timeout: float = 120_000):
+        """Run > Run All Cells, then wait until every code cell shows an execution count."""
+        self.page.get_by_role("menuitem", name="Run", exact=True).click()
+        self.page.get_by_role("menuitem", name=re.compile(r"^Run All Cells")).click()
+        panel = ".jp-NotebookPanel:not(.lm-mod-hidden)"
+        self.page.wait_for_function(
+            f"() => [...document.querySelectorAll('{panel} .jp-CodeCell .jp-InputPrompt')]"
+            r".every(p => /^\[\d+\]:$/.test(p.textContent.trim()))", timeout=timeout)
+
     def output(self, i: int) -> str:
         """The text of cell ``i``'s outputs."""
         return self.cell(i).locator(".jp-OutputArea").inner_text()

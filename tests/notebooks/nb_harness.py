@@ -41,7 +41,8 @@ def lab_env(home: Path) -> dict:
     """Environment for a JupyterLab that reads and writes only below ``home``.
 
     JUPYTER_PATH puts our kernelspec first, so the "python3" kernel the notebooks name is this
-    interpreter; settings carry the notification opt-outs (no news, no update check).
+    interpreter; settings carry the notification opt-outs (no news, no update check) and keep
+    every cell in the DOM.
     """
     dirs = {name: home / name for name in ("runtime", "config", "data", "settings", "workspaces")}
     for d in dirs.values():
@@ -51,6 +52,11 @@ def lab_env(home: Path) -> dict:
              / "notification.jupyterlab-settings")
     notif.parent.mkdir(parents=True, exist_ok=True)
     notif.write_text(json.dumps({"fetchNews": "false", "checkForUpdates": False}))
+    # every cell stays in the DOM (JupyterLab 4 detaches cells scrolled out of view by default)
+    tracker = (dirs["settings"] / "@jupyterlab" / "notebook-extension"
+               / "tracker.jupyterlab-settings")
+    tracker.parent.mkdir(parents=True, exist_ok=True)
+    tracker.write_text(json.dumps({"windowingMode": "none"}))
     env = dict(os.environ)
     env.update(JUPYTER_RUNTIME_DIR=str(dirs["runtime"]), JUPYTER_CONFIG_DIR=str(dirs["config"]),
                JUPYTER_DATA_DIR=str(dirs["data"]), JUPYTER_PATH=str(dirs["data"]),

@@ -9,13 +9,14 @@ recorded and none may leave 127.0.0.1.
 from __future__ import annotations
 
 import re
+import shutil
 import sys
 
 import nbformat
 import pytest
-from conftest import need_chromium, need_module
+from conftest import need_chromium, need_dot, need_module
 from lab_driver import Lab
-from nb_harness import KERNEL, jupyter_lab
+from nb_harness import KERNEL, course_notebooks, jupyter_lab
 
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -249,6 +250,29 @@ def test_live_widget_grows_its_loss_curve_and_pause_stops_training(lab):
                                arg=[handle, part("m-step"), paused_at], timeout=30_000)
     lab.run(3)
     assert lab.output(3).strip() == "False"  # the thread ended when asked
+
+
+def test_chapter_one_runs_in_jupyterlab_with_its_graph_drawn(lab):
+    """The course as a learner meets it: Run All on chapter 1, every cell done, no error shown,
+    the neuron's graph drawn inline as SVG with the book's 2.3 in it."""
+    need_dot()
+    src = course_notebooks()[0]
+    shutil.copy(src, lab.root / src.name)
+    lab.open(src.name)
+    lab.run_all()
+    panel = lab.page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")
+    assert panel.locator(".jp-OutputArea-output[data-mime-type*='stderr']").count() == 0
+    assert panel.locator(".jp-RenderedText[data-mime-type*='error']").count() == 0
+    # JupyterLab shows an SVG output as an <img> of a data: URL; read the SVG back out of it
+    graphs = panel.locator(".jp-RenderedSVG img")
+    graphs.first.wait_for(state="attached", timeout=10_000)
+    texts = graphs.evaluate_all("""imgs => imgs.map(i => {
+        const [head, body] = i.src.split(',', 2);
+        return head.endsWith(';base64') ? atob(body) : decodeURIComponent(body);
+    })""")
+    assert any("data 2.3000" in t for t in texts), [t[:200] for t in texts]
+    n_code = sum(1 for c in nbformat.read(src, as_version=4).cells if c.cell_type == "code")
+    assert panel.locator(".jp-CodeCell").count() == n_code
 
 
 COUNTER = '''import anywidget, traitlets
