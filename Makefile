@@ -31,5 +31,21 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m benchmarks.run
 
+# `make lab`: JupyterLab on the course, on 127.0.0.1 only (a free port; open the printed URL, which
+# carries the login token). News, update checks and the PyPI extension manager are off: nothing is
+# fetched from the internet.
+NOTEBOOK_STAMP := $(VENV)/.notebook-installed
+.PHONY: lab
+
+$(NOTEBOOK_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -e '.[notebook]'
+	touch $(NOTEBOOK_STAMP)
+
+lab: system-deps $(NOTEBOOK_STAMP)
+	$(PY) -m jupyterlab --no-browser --ServerApp.ip=127.0.0.1 --ServerApp.port=0 \
+		--ServerApp.root_dir=notebooks --allow-root --LabApp.news_url=None \
+		--LabApp.extension_manager=readonly \
+		--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate
+
 clean:
 	rm -rf $(VENV) out .pytest_cache
