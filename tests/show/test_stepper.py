@@ -196,7 +196,8 @@ def test_walkthrough_frames_forward_then_backward():
     kinds = [f.kind for f in wt.frames]
     assert kinds == ["start", "forward", "forward", "forward", "seed",
                      "backward", "backward", "backward", "done"]
-    assert x.grad == pytest.approx(-1.5)  # walking through runs the pass
+    assert x.grad == 0.0 and o.grad == 0.0  # a walkthrough shows the pass, it does not run it
+    assert wt.grads[x] == pytest.approx(-1.5)
     assert "dL/dx += dL/dn1 · ∂n1/∂x = 0.5000 · -3.0000 = -1.5000" in wt.frames[7].lines
     # grads as they stand after each backward frame
     assert wt.frames[5].grads == {n: pytest.approx(0.5)}

@@ -111,12 +111,13 @@ def backprop_html(root: Value, path: str | Path | None = None, title: str | None
                   rankdir: str = "LR", max_nodes: int = DEFAULT_MAX_NODES) -> BackpropPage:
     """Write (when ``path`` is given) and return the stepper page for root's graph.
 
-    Runs the backward pass like ``root.backward()`` (leaf grads accumulate). ``source`` is shown
+    Shows the numbers of one ``root.backward()`` without running it on the graph: no ``.data``
+    or ``.grad`` changes. ``source`` is shown
     under the title (the CLI passes the expression). Needs graphviz's ``dot`` for the SVG.
     """
     w = Walkthrough(root, fmt, decimals)
     graph = draw_dot(root, rankdir=rankdir, decimals=decimals, fmt=fmt, max_nodes=max_nodes,
-                     grad_edges=False, names=w.names, ids=w.ids)
+                     grad_edges=False, names=w.names, ids=w.ids, grads=w.grads)
     svg = _strip_xml_header(pipe(graph, "svg").decode("utf-8"))
     svg = re.sub(r"<!--.*?-->\n?", "", svg, flags=re.DOTALL)  # graphviz's comments: noise
     data = _page_data(w)
