@@ -233,3 +233,33 @@ def test_import_does_not_load_graphviz():
     code = "import sys, tinygrad_value; print('graphviz' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_a_list_instead_of_a_value_names_the_mistake_and_the_fix(tmp_path):
+    v = tv.Value(1.0, label="v") * 2.0
+    fix = r"render_graph\(v, \.\.\.\) instead of render_graph\(\[v\]"
+    with pytest.raises(TypeError, match=fix):
+        tv.render_graph([v], tmp_path / "g.svg")
+    with pytest.raises(TypeError, match=r"tv\.sum\(values\)"):
+        tv.draw_dot([v, v])
+    with pytest.raises(TypeError, match="got float"):
+        tv.draw_dot(1.5)
+
+
+HOSTILE_PREFIXES = ["<B>w</B>.w", "a\\.w", '<image xlink:href="http://evil.example/x.png"/>.w',
+                    "<<table>>.w", 'q"uote.w', "x\\\\.w"]
+
+
+@pytest.mark.parametrize("label", HOSTILE_PREFIXES)
+def test_cluster_names_are_escaped_like_every_label(label, tmp_path):
+    need_dot()
+    w = tv.Value(2.0, label=label)
+    o = w * tv.Value(3.0, label="x")
+    path = tv.render_graph(o, tmp_path / "g.svg")  # no CalledProcessError / DotError
+    text = path.read_text(encoding="utf-8")
+    assert "<image" not in text and "<b>" not in text.lower() and "<table" not in text.lower()
+    prefix = label.rsplit(".", 1)[0]
+    shown = prefix.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    assert f">{shown.replace(chr(34), '&quot;')}</text>" in text  # the cluster title, literally
+    page = tv.backprop_html(o, tmp_path / "p.html")
+    assert "<image" not in page.html
