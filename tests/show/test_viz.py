@@ -263,3 +263,32 @@ def test_cluster_names_are_escaped_like_every_label(label, tmp_path):
     assert f">{shown.replace(chr(34), '&quot;')}</text>" in text  # the cluster title, literally
     page = tv.backprop_html(o, tmp_path / "p.html")
     assert "<image" not in page.html
+
+
+def _fake_dot(tmp_path, body: str) -> str:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    exe = bin_dir / "dot"
+    exe.write_text(f"#!{sys.executable}\nimport sys, time\n{body}\n")
+    exe.chmod(0o755)
+    return str(bin_dir)
+
+
+def test_dot_that_hangs_is_stopped_by_the_time_limit(tmp_path, monkeypatch):
+    from tinygrad_value.show.rundot import DotError, run_dot
+
+    monkeypatch.setenv("PATH", _fake_dot(tmp_path, "time.sleep(30)"))
+    o, _ = neuron()
+    with pytest.raises(DotError, match="longer than 0.5 s"):
+        run_dot(tv.draw_dot(o).source, "svg", timeout=0.5)
+
+
+def test_dot_that_fails_says_what_dot_said(tmp_path, monkeypatch):
+    from tinygrad_value.show.rundot import DotError
+
+    monkeypatch.setenv("PATH", _fake_dot(tmp_path, "sys.stderr.write('syntax error in line 3')\n"
+                                                   "sys.exit(1)"))
+    o, _ = neuron()
+    with pytest.raises(DotError, match="exit 1.*syntax error in line 3"):
+        tv.render_graph(o, tmp_path / "g.svg")
+    assert not (tmp_path / "g.svg").exists()
