@@ -29,7 +29,7 @@ def node_names(order: list[Value]) -> dict[Value, str]:
     """A short, stable name per node: its label, else ``n1, n2, ...`` (constants: their value).
 
     A label that is an expression (``x1*w1``) is not used as a name: ``dL/dx1*w1`` would read as
-    a product. Such a node gets ``n1, n2, ...`` too, and ``expressions`` shows its label once.
+    a product. Such a node gets ``n1, n2, ...`` too, and ``shown_name`` pairs the two once.
     Repeated labels get a suffix (``x``, ``x_2``) so every name points at one node.
     """
     names: dict[Value, str] = {}
@@ -55,11 +55,6 @@ def node_names(order: list[Value]) -> dict[Value, str]:
         used.add(name)
         names[v] = name
     return names
-
-
-def expressions(names: dict[Value, str]) -> dict[Value, str]:
-    """The nodes whose label is not their name (an expression label), mapped to that label."""
-    return {v: v.label for v, name in names.items() if v.label and v.label != name}
 
 
 def shown_name(v: Value, names: dict[Value, str]) -> str:
