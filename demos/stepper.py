@@ -22,6 +22,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
     o, nodes = neuron()
     path = out_dir(args.out) / "backprop.html"
     page = tv.backprop_html(o, path, title="A neuron: o = tanh(x1*w1 + x2*w2 + b)")
+    o.backward()  # the page shows the pass without running it on our graph; the grads we return
     steps = sum(1 for v in tv.topo_order(o) if v.children)
     print(f"wrote {path}: {len(nodes)} values, {steps} backward steps, {page.frames} frames")
     print(f"open it in a browser:  {file_url(path)}")

@@ -26,3 +26,12 @@ __all__ = ["Value", "sum", "dot", "no_grad", "is_grad_enabled", "gradcheck", "Gr
            "backprop_html", "BackpropPage", "ExprError",
            "Quiz", "Question", "Feedback", "custom_op", "bug_hunt"]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    # tv.StepperWidget imports anywidget (and the notebook machinery) only when first used
+    if name == "StepperWidget":
+        from .show.widget import StepperWidget
+
+        return StepperWidget
+    raise AttributeError(f"module 'tinygrad_value' has no attribute {name!r}")

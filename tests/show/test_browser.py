@@ -169,3 +169,56 @@ def test_a_big_graph_opens_full_size_and_follows_the_current_node(browser, tmp_p
     page.click("#tv-zoom")
     assert "tv-natural" not in (box.get_attribute("class") or "")
     page.close()
+
+
+def test_a_node_not_reached_yet_says_not_yet_in_the_panel_and_on_the_node(stepper):
+    page, w, program = stepper
+    x1 = program.names["x1"]
+    seed = next(k for k, f in enumerate(w.frames) if f.kind == "seed")
+    page.locator("#tv-slider").fill(str(seed))  # L is seeded; x1's grad is still to come
+    page.click(f"#{w.ids[x1]}")
+    info = page.text_content("#tv-node-info")
+    assert shown(page)[w.ids[x1]][1] == "grad ?"
+    assert "dL/dx1 = ? (not yet" in info and "-1.5000 (from" not in info.split("\n")[1]
+    page.keyboard.press("End")
+    assert w.gradient_sum(x1) in page.text_content("#tv-node-info")
+
+
+def test_a_node_half_way_shows_its_sum_so_far(browser, tmp_path):
+    a = tv.Value(2.0, label="a")
+    y = a * a + a
+    y.label = "y"
+    tv.backprop_html(y, tmp_path / "p.html")
+    w = walkthrough(y)
+    first = w.received[a][0][0]  # the frame of the first of its contributions
+    page = browser.new_page()
+    page.goto((tmp_path / "p.html").as_uri())
+    page.locator("#tv-slider").fill(str(first))
+    page.click(f"#{w.ids[a]}")
+    info = page.text_content("#tv-node-info")
+    grad_now = shown(page)[w.ids[a]][1].removeprefix("grad ")
+    assert "dL/da so far = " in info and f"= {grad_now}   (not yet complete" in info
+    page.close()
+
+
+def test_the_legend_names_every_fill_on_the_page_and_nothing_else(stepper):
+    page, w, _ = stepper
+    fills = set(page.eval_on_selector_all(
+        "#tv-graph g.node polygon, #tv-graph g.node ellipse",
+        "els => els.map(e => e.getAttribute('fill')).filter(f => f && f !== 'none')"))
+    legend = page.evaluate("""() => [...document.querySelectorAll('#tv-legend .tv-key')].map(
+        e => [e.textContent, getComputedStyle(e).backgroundColor])""")
+    texts = [t for t, _ in legend]
+    # the CLI neuron has inputs, constants? no: inputs, interior nodes and the output only
+    assert "parameter" not in texts and "input" in texts and "output L" in texts
+    assert {"current step", "receives a gradient now", "clicked node", "operation"} <= set(texts)
+
+    def rgb(hex_colour):
+        h = hex_colour.lstrip("#")
+        if h in ("white",):
+            h = "ffffff"
+        return "rgb(" + ", ".join(str(int(h[i:i + 2], 16)) for i in (0, 2, 4)) + ")"
+
+    backgrounds = {bg for _, bg in legend}
+    for f in fills:
+        assert rgb(f) in backgrounds, f"fill {f} is not in the legend"

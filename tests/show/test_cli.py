@@ -137,3 +137,72 @@ def test_interactive_in_a_terminal_enter_back_quit():
         if proc.poll() is None:
             proc.kill()
         os.close(master)
+
+
+HUGE = ["x=1" + "0" * 400, "x=0x" + "f" * 300, "x=2.0; y=x*1" + "0" * 400]
+
+
+@pytest.mark.parametrize("expr", HUGE, ids=["decimal", "hex", "in-expression"])
+def test_huge_integer_literals_are_a_clear_error(expr):
+    r = run("step", expr)
+    assert r.returncode == 2
+    assert r.stderr.startswith("error: this number (") and "too large" in r.stderr
+    assert "OverflowError" not in r.stderr and "Traceback" not in r.stderr
+
+
+def test_python_syntax_warnings_do_not_leak_into_the_output():
+    r = run("step", "x=1; y=1if x else 2")
+    assert r.returncode == 2
+    assert "SyntaxWarning" not in r.stderr + r.stdout
+    assert r.stderr.startswith("error: if/else is not allowed")
+
+
+def test_step_lists_the_graph_once_and_never_prints_minus_zero():
+    r = run("step", "x=-0.00001; w=2.0; y=x*w")
+    assert r.returncode == 0, r.stderr
+    assert "-0.0000" not in r.stdout.split("\n", 1)[1]  # (the first line echoes the source)
+    assert r.stdout.count("The graph") == 1
+    assert r.stdout.count("x  input  = 0.0000") == 1  # the given values listed once
+
+
+def test_single_keys_without_enter_in_a_terminal():
+    """In a terminal: space and the right arrow step on, b and the left arrow step back, q
+    quits; no Enter needed."""
+    pty = pytest.importorskip("pty")
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "tinygrad_value", "step", "x=3.0; y=x*x"],
+                            stdin=slave, stdout=slave, stderr=subprocess.PIPE, close_fds=True)
+    os.close(slave)
+    buf = b""
+
+    def read_until(token: bytes, count: int = 1, timeout: float = 15.0) -> None:
+        nonlocal buf
+        end = time.time() + timeout
+        while buf.count(token) < count:
+            left = end - time.time()
+            assert left > 0, f"timed out waiting for {token!r}; got {buf[-400:]!r}"
+            if select.select([master], [], [], left)[0]:
+                try:
+                    chunk = os.read(master, 4096)
+                except OSError:
+                    chunk = b""
+                assert chunk, f"the stepper exited early; got {buf[-400:]!r}"
+                buf += chunk
+
+    try:
+        read_until(b"(1/")
+        assert "[b/←] back".encode() in buf
+        os.write(master, b" ")
+        read_until(b"(2/")
+        os.write(master, b"\x1b[C")  # right arrow
+        read_until(b"(3/")
+        os.write(master, b"\x1b[D")  # left arrow
+        read_until(b"(2/", count=2)
+        os.write(master, b"b")
+        read_until(b"(1/", count=2)
+        os.write(master, b"q")
+        assert proc.wait(timeout=15) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        os.close(master)

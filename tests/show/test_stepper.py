@@ -196,7 +196,8 @@ def test_walkthrough_frames_forward_then_backward():
     kinds = [f.kind for f in wt.frames]
     assert kinds == ["start", "forward", "forward", "forward", "seed",
                      "backward", "backward", "backward", "done"]
-    assert x.grad == pytest.approx(-1.5)  # walking through runs the pass
+    assert x.grad == 0.0 and o.grad == 0.0  # a walkthrough shows the pass, it does not run it
+    assert wt.grads[x] == pytest.approx(-1.5)
     assert "dL/dx += dL/dn1 · ∂n1/∂x = 0.5000 · -3.0000 = -1.5000" in wt.frames[7].lines
     # grads as they stand after each backward frame
     assert wt.frames[5].grads == {n: pytest.approx(0.5)}
@@ -252,3 +253,29 @@ def test_every_op_in_the_table_writes_its_formula(op):
         text = op.formula(parts, param, numbers=numbers)
         assert all(p in text for p in parts), text
         assert ("0.5" in text) == op.has_param, text
+
+
+def test_expression_labels_get_short_names_and_are_shown_once():
+    """micrograd's lecture labels nodes 'x1*w1'; dL/dx1*w1 would read as a product."""
+    x1, w1 = tv.Value(2.0, label="x1"), tv.Value(-3.0, label="w1")
+    x2, w2 = tv.Value(0.0, label="x2"), tv.Value(1.0, label="w2")
+    x1w1 = x1 * w1
+    x1w1.label = "x1*w1"
+    s = x1w1 + x2 * w2
+    s.label = "x1*w1 + x2*w2"
+    o = s.tanh()
+    o.label = "o"
+    wt = walkthrough(o)
+    names = wt.names
+    assert names[x1] == "x1" and names[o] == "o"
+    assert names[x1w1].startswith("n") and names[s].startswith("n")
+    lines = [line for fr in wt.frames for line in fr.lines]
+    chain = [line for line in lines if line.startswith("dL/d") and "+=" in line]
+    assert chain and not any("*w1 +=" in line or "d(x1" in line for line in chain)
+    n = names[x1w1]
+    assert any(line.startswith(f"dL/dx1 += dL/d{n} · ∂{n}/∂x1 = ") for line in chain)
+    titles = [fr.title for fr in wt.frames]
+    assert sum("'x1*w1 + x2*w2'" in t for t in titles) == 1  # the expression, shown once
+    assert sum("'x1*w1'" in t for t in titles) == 1
+    dot = tv.draw_dot(o, names=names).source
+    assert f"{names[s]} = x1*w1 + x2*w2" in dot  # the drawing pairs the short name with it

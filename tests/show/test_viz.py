@@ -233,3 +233,62 @@ def test_import_does_not_load_graphviz():
     code = "import sys, tinygrad_value; print('graphviz' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_a_list_instead_of_a_value_names_the_mistake_and_the_fix(tmp_path):
+    v = tv.Value(1.0, label="v") * 2.0
+    fix = r"render_graph\(v, \.\.\.\) instead of render_graph\(\[v\]"
+    with pytest.raises(TypeError, match=fix):
+        tv.render_graph([v], tmp_path / "g.svg")
+    with pytest.raises(TypeError, match=r"tv\.sum\(values\)"):
+        tv.draw_dot([v, v])
+    with pytest.raises(TypeError, match="got float"):
+        tv.draw_dot(1.5)
+
+
+HOSTILE_PREFIXES = ["<B>w</B>.w", "a\\.w", '<image xlink:href="http://evil.example/x.png"/>.w',
+                    "<<table>>.w", 'q"uote.w', "x\\\\.w"]
+
+
+@pytest.mark.parametrize("label", HOSTILE_PREFIXES)
+def test_cluster_names_are_escaped_like_every_label(label, tmp_path):
+    need_dot()
+    w = tv.Value(2.0, label=label)
+    o = w * tv.Value(3.0, label="x")
+    path = tv.render_graph(o, tmp_path / "g.svg")  # no CalledProcessError / DotError
+    text = path.read_text(encoding="utf-8")
+    assert "<image" not in text and "<b>" not in text.lower() and "<table" not in text.lower()
+    prefix = label.rsplit(".", 1)[0]
+    shown = prefix.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    assert f">{shown.replace(chr(34), '&quot;')}</text>" in text  # the cluster title, literally
+    page = tv.backprop_html(o, tmp_path / "p.html")
+    assert "<image" not in page.html
+
+
+def _fake_dot(tmp_path, body: str) -> str:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    exe = bin_dir / "dot"
+    exe.write_text(f"#!{sys.executable}\nimport sys, time\n{body}\n")
+    exe.chmod(0o755)
+    return str(bin_dir)
+
+
+def test_dot_that_hangs_is_stopped_by_the_time_limit(tmp_path, monkeypatch):
+    from tinygrad_value.show.rundot import DotError, run_dot
+
+    monkeypatch.setenv("PATH", _fake_dot(tmp_path, "time.sleep(30)"))
+    o, _ = neuron()
+    with pytest.raises(DotError, match="longer than 0.5 s"):
+        run_dot(tv.draw_dot(o).source, "svg", timeout=0.5)
+
+
+def test_dot_that_fails_says_what_dot_said(tmp_path, monkeypatch):
+    from tinygrad_value.show.rundot import DotError
+
+    monkeypatch.setenv("PATH", _fake_dot(tmp_path, "sys.stderr.write('syntax error in line 3')\n"
+                                                   "sys.exit(1)"))
+    o, _ = neuron()
+    with pytest.raises(DotError, match="exit 1.*syntax error in line 3"):
+        tv.render_graph(o, tmp_path / "g.svg")
+    assert not (tmp_path / "g.svg").exists()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import select
 import sys
 from collections.abc import Callable
 
@@ -20,6 +21,10 @@ from .expr import ExprError, parse
 from .stepper import Walkthrough
 
 PROMPT = "[Enter] next  [b] back  [q] quit > "
+KEY_PROMPT = "[Enter/space/→] next  [b/←] back  [q] quit "
+# one key press -> the word interact() understands ("" = next)
+KEYS = {"\r": "", "\n": "", " ": "", "n": "", "\x1b[C": "", "\x1b[B": "",
+        "b": "b", "p": "b", "\x1b[D": "b", "\x1b[A": "b", "q": "q", "\x1b": "q", "\x04": "q"}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -54,7 +59,10 @@ def _parser() -> argparse.ArgumentParser:
 
 def interact(frames: list[str], read: Callable[[str], str] = input,
              write: Callable[[str], None] = print) -> int:
-    """Show frames one at a time: Enter = next, b = back, q = quit. Returns the last index shown."""
+    """Show frames one at a time: Enter = next, b = back, q = quit. Returns the last index shown.
+
+    ``read(prompt)`` returns the learner's answer: a line, or (in a terminal) one key press
+    already mapped to those words by ``KEYS``."""
     i = 0
     write(frames[0])
     while True:
@@ -79,22 +87,65 @@ def interact(frames: list[str], read: Callable[[str], str] = input,
         write(frames[i])
 
 
+def read_key(fd: int) -> str:
+    """One key press from the terminal ``fd`` (an arrow key is its whole escape sequence).
+    Raises EOFError at end of input."""
+    ch = os.read(fd, 1)
+    if not ch:
+        raise EOFError
+    if ch != b"\x1b":
+        return ch.decode("utf-8", errors="replace")
+    seq = ch
+    while len(seq) < 3 and select.select([fd], [], [], 0.05)[0]:  # the rest of \x1b[C
+        seq += os.read(fd, 1)
+    return seq.decode("utf-8", errors="replace")
+
+
+def _keys(out) -> Callable[[str], str]:
+    """A ``read`` for ``interact`` that takes single keys (no Enter) from the terminal stdin."""
+    fd = sys.stdin.fileno()
+
+    def read(prompt: str) -> str:
+        import termios
+        import tty
+
+        out.write(prompt.replace(PROMPT, KEY_PROMPT))
+        out.flush()
+        saved = termios.tcgetattr(fd)
+        try:
+            tty.setcbreak(fd)  # keys arrive one at a time, unechoed; Ctrl-C still interrupts
+            key = read_key(fd)
+        finally:
+            termios.tcsetattr(fd, termios.TCSADRAIN, saved)
+        out.write("\n")
+        return KEYS.get(key, key if key.isprintable() else "?")
+
+    return read
+
+
 def _step(program, args, out) -> int:
     w = Walkthrough(program.root, decimals=args.decimals)
     plural = "" if len(w.order) == 1 else "s"
     title = f"The graph ({len(w.order)} value{plural}; L = {w.names[w.root]}):"
-    header = [program.source.strip(), "", title, *w.summary()]
-    frames = [f.text() for f in w.frames]
+    # the graph is listed once: its summary is the first frame (the walkthrough's own first
+    # frame lists the given values again, which the summary already shows)
+    frames = ["\n".join([title] + ["  " + line for line in w.summary()])]
+    frames += [f.text() for f in w.frames[1:]]
     tty = sys.stdin.isatty() and out.isatty()
-    out.write("\n".join(header) + "\n\n")
+    out.write(program.source.strip() + "\n\n")
     if tty and not args.all:
-        def read(prompt: str) -> str:
-            out.write(prompt)  # written here, not by input(), which may prompt on stderr
-            out.flush()
-            line = sys.stdin.readline()
-            if not line:
-                raise EOFError
-            return line
+        try:
+            import termios  # noqa: F401  (POSIX terminals: single keys)
+
+            read = _keys(out)
+        except ImportError:  # pragma: no cover - Windows: whole lines, ended by Enter
+            def read(prompt: str) -> str:
+                out.write(prompt)  # written here, not by input(), which may prompt on stderr
+                out.flush()
+                line = sys.stdin.readline()
+                if not line:
+                    raise EOFError
+                return line
 
         interact(frames, read, lambda s: out.write(s + "\n\n"))
     else:
@@ -129,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     except ExprError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    from .viz import GraphvizNotFound  # graphviz itself is imported only to draw
+    from .rundot import DotError, GraphvizNotFound  # graphviz itself is imported only to draw
 
     try:
         if args.command == "step":
@@ -155,12 +206,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except BrokenPipeError:
         raise  # handled below, where the program exits
-    except (GraphvizNotFound, ImportError, OSError) as e:
+    except (GraphvizNotFound, DotError, ImportError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
-
 
 
 def run() -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 import math
 import operator
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Union
@@ -62,15 +63,17 @@ def _pointer(source: str, node: ast.AST | None) -> str:
 
 
 @dataclass
-class Program:
-    """A parsed and evaluated expression: the root Value and each assigned name's Value."""
+class Parsed:
+    """A parsed and evaluated expression: the root Value and each assigned name's Value.
+
+    (Named apart from ``compiled.replay.Program``, the runtime of ``tv.compile``.)"""
 
     root: Value
     names: dict[str, Value]
     source: str
 
 
-def parse(source: str) -> Program:
+def parse(source: str) -> Parsed:
     """Evaluate ``source`` with the tiny language above; ``ExprError`` for anything else."""
     if not isinstance(source, str):
         raise TypeError(f"expected the expression as a str, got {type(source).__name__}")
@@ -79,7 +82,9 @@ def parse(source: str) -> Program:
     if not source.strip():
         raise ExprError("empty expression: write something like 'x=2.0; y=x*x'")
     try:
-        tree = ast.parse(source, mode="exec")
+        with warnings.catch_warnings():  # "invalid decimal literal" and co.: not for the CLI
+            warnings.simplefilter("ignore", SyntaxWarning)
+            tree = ast.parse(source, mode="exec")
     except SyntaxError as e:
         node = None
         if e.lineno:
@@ -109,7 +114,7 @@ class _Evaluator:
     def error(self, message: str, node: ast.AST) -> ExprError:
         return ExprError(message, self.source, node)
 
-    def run(self, tree: ast.Module) -> Program:
+    def run(self, tree: ast.Module) -> Parsed:
         if not tree.body:
             raise ExprError("empty expression: write something like 'x=2.0; y=x*x'")
         root: Operand | None = None
@@ -131,7 +136,7 @@ class _Evaluator:
             else:
                 raise self.error(f"{_describe(stmt)} is not allowed: write assignments "
                                  "'name = expression' separated by ';'", stmt)
-        return Program(self._as_value(root), dict(self.env), self.source)
+        return Parsed(self._as_value(root), dict(self.env), self.source)
 
     def _as_value(self, x: Operand) -> Value:
         return x if isinstance(x, Value) else Value(x)
@@ -146,7 +151,13 @@ class _Evaluator:
             if isinstance(v, bool) or not isinstance(v, (int, float)):
                 raise self.error(f"only numbers are allowed as constants, not {type(v).__name__} "
                                  f"{_clip(repr(v))}", node)
-            return float(v)
+            try:
+                return float(v)
+            except OverflowError:  # an int literal past 1.8e308 (decimal or hex)
+                width = (node.end_col_offset or 0) - node.col_offset
+                raise self.error(f"this number ({width} characters long) is too large: a Value "
+                                 "holds a float, at most about 1.8e308; write a smaller number "
+                                 "(or 1e308)", node) from None
         if isinstance(node, ast.Name):
             self._check_name(node.id, node)
             if node.id not in self.env:

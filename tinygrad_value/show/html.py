@@ -1,26 +1,35 @@
 """One self-contained HTML page that steps through the forward and backward pass of a graph.
 
 ``backprop_html(root, "out/backprop.html")`` writes a single file: the graph as inline SVG (drawn
-by graphviz's ``dot``), the steps as JSON, and a small script; no network, no server. Prev/Next,
-the arrow keys and a slider walk through the frames of ``stepper.walkthrough``; the current node
-is highlighted and its chain-rule arithmetic shown; gradients appear as they are computed;
-clicking a node shows its gradient as the sum of its contributions.
+by graphviz's ``dot``), the steps as JSON, and the stepper's script (``front/stepper.js``, which
+the notebook widget shares); no network, no server. Prev/Next, the arrow keys and a slider walk
+through the frames of ``stepper.walkthrough``; the current node is highlighted and its chain-rule
+arithmetic shown; gradients appear as they are computed; clicking a node shows its gradient as
+the sum of its contributions (or says it is not computed yet).
 """
 
 from __future__ import annotations
 
 import html as _html
-import json
 import math
 import re
 from pathlib import Path
-from string import Template
+from typing import NamedTuple
 
 from ..engine.value import Value
-from ..files import write_atomic
-from . import html_template
-from .stepper import Formatter, Walkthrough, chain_rule_line, forward_line
-from .viz import DEFAULT_MAX_NODES, draw_dot, node_kind, pipe
+from .names import Formatter, shown_name
+from .page import fill, front, json_for_script, write_page
+from .stepper import Walkthrough, chain_rule_line, forward_line
+from .viz import DEFAULT_MAX_NODES, check_root, draw_dot, node_kind, pipe
+
+__all__ = ["BackpropPage", "backprop_html", "stepper_parts", "json_for_script"]
+
+# every fill and outline the page draws, in the legend's order: (css class, what it means)
+NODE_KEYS = {"input": "input", "param": "parameter", "const": "constant",
+             "interior": "computed value", "output": "output L"}
+STEP_KEYS = [("tv-op", "operation"), ("tv-current", "current step"),
+             ("tv-target", "receives a gradient now"), ("tv-edge", "edge in this step"),
+             ("tv-selected", "clicked node"), ("tv-pending", "not computed yet (?)")]
 
 
 class BackpropPage:
@@ -44,12 +53,12 @@ class BackpropPage:
         return f"BackpropPage({where}{self.frames} steps, {len(self.html)} characters)"
 
 
-def json_for_script(obj, **dumps_options) -> str:
-    """JSON that cannot end its <script> element early: <, > and & become \\u escapes.
+class StepperParts(NamedTuple):
+    """What the page and the widget are made of: the markup, the step data, the walkthrough."""
 
-    ``dumps_options`` go to ``json.dumps`` (NaN and infinity are refused: JSON has neither)."""
-    text = json.dumps(obj, allow_nan=False, **dumps_options)
-    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    body: str  # front/stepper.html filled in: controls, panels, SVG, legend
+    data: dict  # the frames and nodes the script reads
+    walkthrough: Walkthrough
 
 
 def _finite(x: float):
@@ -60,9 +69,12 @@ def _finite(x: float):
 def _page_data(w: Walkthrough) -> dict:
     f, ids, names = w.format, w.ids, w.names
     frames = []
-    for fr in w.frames:
+    seed = 0
+    for k, fr in enumerate(w.frames):
         node = fr.node
         edges, targets = [], []
+        if fr.kind == "seed":
+            seed = k
         if node is not None and node._fn is not None and fr.kind in ("forward", "backward"):
             edges = [f"{ids[node]}_in{k}" for k in range(len(node.children))] + [f"{ids[node]}_out"]
             targets = [ids[c] for c in node.children] if fr.kind == "backward" else []
@@ -76,16 +88,16 @@ def _page_data(w: Walkthrough) -> dict:
             "edges": edges,
             "targets": targets,
         })
-    # every node's own forward line and its incoming contributions
-    formulas = {}
-    for step in w.forward:
-        formulas[step.node] = forward_line(step, names, f)
+    formulas = {step.node: forward_line(step, names, f) for step in w.forward}
     nodes = []
     for v in w.order:
         grad = w.grads[v]
+        definition = f"{names[v]} = " + (v._fn.formula([names[c] for c in v.children], v._arg)
+                                         if v._fn is not None else "an input")
         nodes.append({
             "id": ids[v],
             "name": names[v],
+            "title": shown_name(v, names),
             "label": v.label,
             "op": v.op,
             "kind": node_kind(v, w.root),
@@ -93,17 +105,46 @@ def _page_data(w: Walkthrough) -> dict:
             "grad": f(grad),
             "data_value": _finite(v.data),
             "grad_value": _finite(grad),
+            "definition": definition,
             "formula": formulas.get(v, f"{names[v]} = {f(v.data)} (an input)"),
             "sum": w.gradient_sum(v),
-            "contribs": [{"frame": k, "text": chain_rule_line(s, c, names, f)}
+            "contribs": [{"frame": k, "text": chain_rule_line(s, c, names, f),
+                          "part": f"{f(c.contribution)} (from {names[s.node]})"}
                          for k, s, c in w.received[v]],
         })
-    return {"root": ids[w.root], "frames": frames, "nodes": nodes}
+    return {"root": ids[w.root], "seed": seed, "frames": frames, "nodes": nodes}
 
 
-def _strip_xml_header(svg: str) -> str:
+def legend(kinds: set[str]) -> str:
+    """The legend's keys: the node kinds this graph has, then every mark a step can make."""
+    keys = [(f"tv-{k}", text) for k, text in NODE_KEYS.items() if k in kinds] + STEP_KEYS
+    return "\n".join(f'  <span class="tv-key {cls}">{_html.escape(text)}</span>'
+                     for cls, text in keys)
+
+
+def _svg(root: Value, w: Walkthrough, rankdir: str, decimals: int, fmt: Formatter,
+         max_nodes: int) -> str:
+    graph = draw_dot(root, rankdir=rankdir, decimals=decimals, fmt=fmt, max_nodes=max_nodes,
+                     grad_edges=False, names=w.names, ids=w.ids, grads=w.grads)
+    svg = pipe(graph, "svg").decode("utf-8")
     start = svg.find("<svg")
-    return svg[start:] if start >= 0 else svg
+    svg = svg[start:] if start >= 0 else svg  # the XML header is not allowed inside HTML
+    return re.sub(r"<!--.*?-->\n?", "", svg, flags=re.DOTALL)  # graphviz's comments: noise
+
+
+def stepper_parts(root: Value, title: str | None = None, source: str | None = None,
+                  decimals: int = 4, fmt: Formatter = None, rankdir: str = "LR",
+                  max_nodes: int = DEFAULT_MAX_NODES) -> StepperParts:
+    """The stepper's markup and data for root's graph; changes no ``.data`` or ``.grad``."""
+    check_root(root, "backprop_html")
+    w = Walkthrough(root, fmt, decimals)
+    svg = _svg(root, w, rankdir, decimals, fmt, max_nodes)
+    body = fill(front("stepper.html"),
+                title=_html.escape(title or "Backprop, step by step"),
+                source=_html.escape(source or f"L = {w.names[root]}, {len(w.order)} values"),
+                last=str(len(w.frames) - 1), svg=svg,
+                legend=legend({node_kind(v, root) for v in w.order}))
+    return StepperParts(body, _page_data(w), w)
 
 
 def backprop_html(root: Value, path: str | Path | None = None, title: str | None = None,
@@ -112,11 +153,11 @@ def backprop_html(root: Value, path: str | Path | None = None, title: str | None
                   level: str = "value") -> BackpropPage:
     """Write (when ``path`` is given) and return the stepper page for root's graph.
 
-    Runs the backward pass like ``root.backward()`` (leaf grads accumulate). ``source`` is shown
-    under the title (the CLI passes the expression). Needs graphviz's ``dot`` for the SVG.
-    ``level="neuron"`` writes the network page instead (``show.neuron_page``: one box per
-    neuron of an ``nn`` model, a click shows that neuron's scalar graph; it reads the grads
-    already in the graph).
+    Shows the numbers of one ``root.backward()`` without running it on the graph: no ``.data``
+    or ``.grad`` changes. ``source`` is shown under the title (the CLI passes the expression).
+    Needs graphviz's ``dot`` for the SVG. ``level="neuron"`` writes the network page instead
+    (``show.neuron_page``: one box per neuron of an ``nn`` model, a click shows that neuron's
+    scalar graph; it reads the grads already in the graph).
     """
     if level == "neuron":
         from .neuron_page import network_html
@@ -124,24 +165,9 @@ def backprop_html(root: Value, path: str | Path | None = None, title: str | None
         return network_html(root, path, title=title, decimals=decimals, fmt=fmt, rankdir=rankdir)
     if level != "value":
         raise ValueError(f"level must be 'value' or 'neuron', got {level!r}")
-    w = Walkthrough(root, fmt, decimals)
-    graph = draw_dot(root, rankdir=rankdir, decimals=decimals, fmt=fmt, max_nodes=max_nodes,
-                     grad_edges=False, names=w.names, ids=w.ids)
-    svg = _strip_xml_header(pipe(graph, "svg").decode("utf-8"))
-    svg = re.sub(r"<!--.*?-->\n?", "", svg, flags=re.DOTALL)  # graphviz's comments: noise
-    data = _page_data(w)
-    page = Template(html_template.PAGE).substitute(
-        title=_html.escape(title or "Backprop, step by step"),
-        source=_html.escape(source or f"L = {w.names[root]}, {len(w.order)} values"),
-        last=str(len(w.frames) - 1),
-        css=html_template.CSS,
-        svg=svg,
-        data=json_for_script(data, ensure_ascii=False),
-        js=html_template.JS,
-    )
-    out = None
-    if path is not None:
-        out = Path(path)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(out, page)
-    return BackpropPage(page, out, len(w.frames))
+    parts = stepper_parts(root, title, source, decimals, fmt, rankdir, max_nodes)
+    page = fill(front("page.html"), title=_html.escape(title or "Backprop, step by step"),
+                css=front("stepper.css"), body=parts.body,
+                data=json_for_script(parts.data, ensure_ascii=False), js=front("stepper.js"))
+    out = write_page(path, page) if path is not None else None
+    return BackpropPage(page, out, len(parts.walkthrough.frames))

@@ -3,21 +3,25 @@
 ``backprop_steps(root)`` is ``root.backward()`` taken apart: it starts the same way (interior
 grads reset, root seeded with 1) and, for each interior node in reverse topological order,
 applies ``child.grad += local · upstream`` for every child, then yields the ``Step`` it just
-applied. ``forward_steps(root)`` lists the forward pass in topological order. ``walkthrough``
-joins both into numbered frames of text, which the terminal stepper and the HTML page show.
+applied. ``backprop_steps(root, inplace=False)`` computes the same steps on a private copy and
+touches no ``.grad``. ``forward_steps(root)`` lists the forward pass in topological order.
+``walkthrough`` joins both into numbered frames of text, which the terminal stepper, the page
+and the widget show; it changes no ``.data`` or ``.grad``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import NamedTuple, Union
+from typing import NamedTuple
 
 from ..engine.backward import local_grads, start_backward, topo_order
-from ..engine.ops import format_number
 from ..engine.value import Value
+from .names import Formatter, formatter, node_ids, node_names, shown_name
 
-Formatter = Union[str, Callable[[float], str], None]
+__all__ = ["Contribution", "Step", "ForwardStep", "Frame", "Walkthrough", "backprop_steps",
+           "forward_steps", "walkthrough", "forward_line", "chain_rule_line", "Formatter",
+           "formatter", "node_ids", "node_names"]
 
 
 class Contribution(NamedTuple):
@@ -49,23 +53,36 @@ class ForwardStep:
     data: float
 
 
-def backprop_steps(root: Value) -> Iterator[Step]:
+def backprop_steps(root: Value, *, inplace: bool = True) -> Iterator[Step]:
     """The backward pass as an iterator of applied ``Step``s, in reverse topological order.
 
-    Starts like ``root.backward()``: grads of interior nodes are reset to 0, then ``root.grad += 1``
-    (so a leaf root accumulates, as in ``backward``). Exhausting the iterator leaves every
-    ``.grad`` equal to what ``root.backward()`` gives. Stopping early leaves a partial pass.
+    With ``inplace=True`` (the default) this *is* ``root.backward()``, one node at a time, and
+    changes the graph's grads the same way: interior grads are reset to 0, then
+    ``root.grad += 1`` and each step adds ``local · upstream`` into its children's ``.grad``, so
+    leaf grads accumulate across calls (as in ``backward``). Exhausting the iterator leaves every
+    ``.grad`` equal to what ``root.backward()`` gives; stopping early leaves a partial pass.
+
+    With ``inplace=False`` the steps (same order, same numbers as one fresh pass: d root/d node)
+    are computed on a private table of grads, and no ``.grad`` in the graph changes.
     """
-    order = start_backward(root)
+    if inplace:
+        order = start_backward(root)
+        grads = None
+    else:
+        order = topo_order(root)
+        grads = {root: 1.0}  # d root / d root; everything else starts at 0, as in one pass
     for node in reversed(order):
         if node._fn is None:
             continue
-        upstream = node.grad
+        upstream = node.grad if grads is None else grads.get(node, 0.0)
         contributions = []
         for child, local in zip(node.children, local_grads(node)):
             local = float(local)
             amount = local * upstream
-            child.grad += amount
+            if grads is None:
+                child.grad += amount
+            else:
+                grads[child] = grads.get(child, 0.0) + amount
             contributions.append(Contribution(child, local, amount))
         yield Step(node, upstream, tuple(contributions))
 
@@ -78,57 +95,11 @@ def forward_steps(root: Value) -> Iterator[ForwardStep]:
             yield ForwardStep(node, node.op, node.children, node.data)
 
 
-# --- names and text ---------------------------------------------------------------------------
-
-
-def node_names(order: list[Value]) -> dict[Value, str]:
-    """A short, stable name per node: its label, else ``n1, n2, ...`` (constants: their value).
-
-    Repeated labels get a suffix (``x``, ``x_2``) so every name points at one node.
-    """
-    names: dict[Value, str] = {}
-    taken = {v.label for v in order if v.label}
-    used: set = set()
-    counter = 0
-    for v in order:
-        if v.label:
-            name = v.label
-        elif v._fn is None:
-            name = format_number(v.data)  # an unlabelled leaf is a constant such as the 2 in x*2
-        else:
-            counter += 1
-            name = f"n{counter}"
-            while name in taken:
-                counter += 1
-                name = f"n{counter}"
-        base, k = name, 1
-        while name in used and (v.label or v._fn is not None):
-            k += 1
-            name = f"{base}_{k}"
-        used.add(name)
-        names[v] = name
-    return names
-
-
-def node_ids(order: list[Value]) -> dict[Value, str]:
-    """Each node's id in drawings and the HTML page: ``v0, v1, ...`` in topological order."""
-    return {v: f"v{i}" for i, v in enumerate(order)}
+# --- text ---------------------------------------------------------------------------------------
 
 
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" + ("" if n == 1 else "s")
-
-
-def formatter(fmt: Formatter = None, decimals: int = 4) -> Callable[[float], str]:
-    """A float -> str function from a format string (``"{:.4f}"``), a callable, or decimals."""
-    if fmt is None:
-        d = int(decimals)
-        # fixed point reads best; huge numbers would print hundreds of digits, so switch to 1e9 form
-        return lambda x: f"{x:.{d}f}" if not abs(x) >= 1e9 else f"{x:.{d}e}"
-    if isinstance(fmt, str):
-        pattern = fmt
-        return lambda x: pattern.format(x)
-    return fmt
 
 
 def forward_line(step: ForwardStep, names: dict[Value, str], f: Callable[[float], str]) -> str:
@@ -168,8 +139,9 @@ class Frame:
 class Walkthrough:
     """Root's forward pass then its backward pass as ``frames``, with stable node ``names``.
 
-    Building it runs ``backprop_steps`` to the end, so afterwards every ``.grad`` is what
-    ``root.backward()`` gives (leaf grads accumulate, as with ``backward``).
+    The numbers are those of one fresh ``root.backward()`` (``grads[v]`` = d root / d v), worked
+    out with ``backprop_steps(root, inplace=False)``: building a walkthrough changes no ``.data``
+    and no ``.grad`` in the caller's graph.
     """
 
     def __init__(self, root: Value, fmt: Formatter = None, decimals: int = 4) -> None:
@@ -179,7 +151,7 @@ class Walkthrough:
         self.ids = node_ids(self.order)
         self.format = formatter(fmt, decimals)
         self.forward = list(forward_steps(root))
-        self.backward = list(backprop_steps(root))
+        self.backward = list(backprop_steps(root, inplace=False))
         # contributions each node received, in order: (frame index, step, contribution)
         self.received: dict[Value, list] = {v: [] for v in self.order}
         # each node's gradient once the pass is complete (filled in by _frames)
@@ -194,11 +166,12 @@ class Walkthrough:
                         [f"{names[v]} = {f(v.data)}" for v in leaves],
                         data={v: v.data for v in leaves})]
         for step in self.forward:
-            frames.append(Frame("forward", step.node, f"forward: compute {names[step.node]}",
+            frames.append(Frame("forward", step.node,
+                                f"forward: compute {shown_name(step.node, names)}",
                                 [forward_line(step, names, f)], data={step.node: step.data}))
         # Replay the grads as the backward pass builds them, for the snapshots.
         grads: dict[Value, float] = {}
-        seed = 1.0 if root._fn is not None else root.grad  # a leaf root accumulates, as in backward
+        seed = 1.0
         grads[root] = seed
         frames.append(Frame("seed", root, f"backward: seed dL/d{names[root]} = 1",
                             [f"dL/d{names[root]} = 1 (L is {names[root]} itself)"],
@@ -241,10 +214,13 @@ class Walkthrough:
                 out.append(f"{names[v]:>8}  {kind}  = {f(v.data)}")
             else:
                 args = ", ".join(names[c] for c in v.children)
-                out.append(f"{names[v]:>8}  {v.op}({args}) = {f(v.data)}")
+                line = f"{names[v]:>8}  {v.op}({args}) = {f(v.data)}"
+                if v.label and v.label != names[v]:
+                    line += f"   (labelled '{v.label}')"
+                out.append(line)
         return out
 
 
 def walkthrough(root: Value, fmt: Formatter = None, decimals: int = 4) -> Walkthrough:
-    """Forward then backward over root's graph as frames of text (runs the backward pass)."""
+    """Forward then backward over root's graph as frames of text; changes no ``.grad``."""
     return Walkthrough(root, fmt, decimals)

@@ -15,13 +15,18 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from collections.abc import Callable
 from pathlib import Path
 
 from ..engine.backward import local_grads, topo_order
 from ..engine.value import Value
 from ..files import write_atomic
-from .stepper import Formatter, formatter, node_ids
+from .names import Formatter, formatter, node_ids
+from .rundot import DotError, GraphvizNotFound, run_dot
+
+__all__ = ["draw_dot", "render_graph", "svg", "GraphTooLarge", "GraphvizNotFound", "DotError",
+           "run_dot", "check_root"]
 
 DEFAULT_MAX_NODES = 400  # beyond this a drawing is unreadable and graphviz slow
 INLINE_MAX_NODES = 150  # Jupyter draws a Value inline only below this size
@@ -33,21 +38,10 @@ STYLES = {  # node kind -> graphviz attributes
     "interior": {"style": "filled", "fillcolor": "#ffffff"},
     "output": {"style": "filled", "fillcolor": "#bbf7d0", "penwidth": "2.5"},
 }
-INSTALL_DOT = ("install graphviz's `dot` program: apt-get install graphviz (Debian/Ubuntu), "
-               "brew install graphviz (macOS), or see https://graphviz.org/download/")
 
 
 class GraphTooLarge(ValueError):
     """The graph has more Values than ``max_nodes``: drawing it would be unreadable and slow."""
-
-
-class GraphvizNotFound(RuntimeError):
-    """graphviz's ``dot`` is missing; ``source`` holds the DOT text, ``dot_path`` its file."""
-
-    def __init__(self, message: str, source: str, dot_path: Path | None) -> None:
-        super().__init__(message)
-        self.source = source
-        self.dot_path = dot_path
 
 
 def _graphviz():
@@ -57,6 +51,21 @@ def _graphviz():
         raise ImportError("drawing graphs needs the graphviz Python package: pip install graphviz "
                           "(or pip install 'tinygrad-value[viz]')") from None
     return graphviz
+
+
+def check_root(root: object, who: str = "draw_dot") -> None:
+    """A clear error when ``root`` is not one Value (a list of them is the usual slip)."""
+    if isinstance(root, Value):
+        return
+    if isinstance(root, (list, tuple)):
+        hint = (f"pass one Value: {who}(values[0], ...), or draw them together with "
+                f"{who}(tv.sum(values), ...)")
+        if len(root) == 1:
+            hint = f"pass the Value itself, not a list: {who}(v, ...) instead of {who}([v], ...)"
+        raise TypeError(f"{who} draws the graph of one Value, got a {type(root).__name__} of "
+                        f"{len(root)} items; {hint}")
+    raise TypeError(f"{who} draws the graph of one Value, got {type(root).__name__}; build a "
+                    "tv.Value (for example v = tv.Value(2.0) * 3) and pass that")
 
 
 # --- what to draw --------------------------------------------------------------------------------
@@ -160,6 +169,18 @@ def escape_quoted(text: str, limit: int = 80) -> str:
     return text.replace("\\", "\\\\").replace('"', '\\"')
 
 
+_SAFE_CLUSTER = re.compile(r"[\w.\[\]]+")
+
+
+def escape_label(text: str, limit: int = 60) -> str:
+    """Text for a graphviz ``label=`` attribute that graphviz shows literally: never HTML-like
+    (``<B>w</B>``), and a backslash is a backslash (``\\N`` would expand to the node name)."""
+    text = " ".join(str(text).split())
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return text.replace("\\", "\\\\")
+
+
 def _ink(g: float, biggest: float) -> dict[str, str]:
     """Edge attributes for a gradient g: width and redness grow with |g| / the largest |g|."""
     if not math.isfinite(g):
@@ -175,7 +196,8 @@ def _ink(g: float, biggest: float) -> dict[str, str]:
 def draw_dot(root: Value, rankdir: str = "LR", decimals: int = 4, fmt: Formatter = None,
              max_nodes: int = DEFAULT_MAX_NODES, cluster: bool = True, grad_edges: bool = True,
              names: dict[Value, str] | None = None, title: str | None = None,
-             ids: dict[Value, str] | None = None, level: str = "value", expand=()):
+             ids: dict[Value, str] | None = None, grads: dict[Value, float] | None = None,
+             level: str = "value", expand=()):
     """A ``graphviz.Digraph`` of root's graph.
 
     One record per Value (``label | data | grad``, numbers with ``decimals`` places or ``fmt``,
@@ -186,13 +208,16 @@ def draw_dot(root: Value, rankdir: str = "LR", decimals: int = 4, fmt: Formatter
     dotted labels (``cluster=False`` turns that off). ``names`` shows a name for unlabelled
     Values. Node ids are ``ids[v]`` when given (the HTML page passes its walkthrough's), else
     ``v0, v1, ...`` in topological order; op nodes are ``v3_op``, edges into an op node
-    ``v3_in0, v3_in1, ...`` and from it ``v3_out``.
+    ``v3_in0, v3_in1, ...`` and from it ``v3_out``. ``grads`` shows these gradients instead of
+    ``.grad`` (the page passes its walkthrough's). Reads the graph, never changes it.
 
-    Raises ``GraphTooLarge`` (a ``ValueError``) past ``max_nodes`` Values.
+    Raises ``GraphTooLarge`` (a ``ValueError``) past ``max_nodes`` Values, ``TypeError`` when
+    root is not a Value.
 
     ``level="neuron"`` draws a graph built by ``nn`` modules with one box per neuron instead
     (``show.neuron_dot``; ``expand`` names neurons to draw as their scalar graph).
     """
+    check_root(root)
     if level != "value":
         return _other_level(root, level, rankdir=rankdir, decimals=decimals, fmt=fmt,
                             title=title, grad_edges=grad_edges, expand=expand)
@@ -207,6 +232,9 @@ def draw_dot(root: Value, rankdir: str = "LR", decimals: int = 4, fmt: Formatter
     elif any(v not in ids for v in order):
         raise ValueError("ids= must give an id to every Value in root's graph")
     where = clusters(order) if cluster else {}
+    if grads is None:
+        grads = {v: v.grad for v in order}
+    names = names or {}
     horizontal = rankdir in ("LR", "RL")
 
     g = graphviz.Digraph("tinygrad_value", graph_attr={"rankdir": rankdir, "fontname": "Helvetica"},
@@ -221,11 +249,18 @@ def draw_dot(root: Value, rankdir: str = "LR", decimals: int = 4, fmt: Formatter
         if name is None:
             return g
         if name not in groups:
-            groups[name] = graphviz.Digraph(
-                name="cluster_" + name,
-                graph_attr={"label": name, "style": "rounded,dashed", "color": "#6b7280",
-                            "fontsize": "10", "labeljust": "l", "fontname": "Helvetica"})
+            groups[name] = cluster_graph(name, "#6b7280")
         return groups[name]
+
+    def cluster_graph(name: str, color: str):
+        # a label from the user is text, never markup: escaped like every other label; a name
+        # that is not plain letters, digits, dots and [] gets a numbered graph id instead
+        ident = name if _SAFE_CLUSTER.fullmatch(name) else f"#{len(groups)}"
+        return graphviz.Digraph(
+            name="cluster_" + ident,
+            graph_attr={"label": graphviz.nohtml(escape_label(name)), "style": "rounded,dashed",
+                        "color": color, "fontsize": "10", "labeljust": "l",
+                        "fontname": "Helvetica"})
 
     # edges: into an op node, carrying local · upstream for each child; out of it, the node's
     # grad. The local derivatives are only needed to ink the edges (scalar_math never raises).
@@ -237,15 +272,18 @@ def draw_dot(root: Value, rankdir: str = "LR", decimals: int = 4, fmt: Formatter
         children = v.children
         locals_ = local_grads(v) if grad_edges else (0.0,) * len(children)
         for k, (c, local) in enumerate(zip(children, locals_)):
-            edges.append((ids[c], ids[v] + "_op", f"{ids[v]}_in{k}", float(local) * v.grad))
-        edges.append((ids[v] + "_op", ids[v], f"{ids[v]}_out", v.grad))
+            edges.append((ids[c], ids[v] + "_op", f"{ids[v]}_in{k}", float(local) * grads[v]))
+        edges.append((ids[v] + "_op", ids[v], f"{ids[v]}_out", grads[v]))
     biggest = max((abs(e[3]) for e in edges if math.isfinite(e[3])), default=0.0)
 
     for v in order:
         kind = node_kind(v, root)
-        shown = v.label or (names or {}).get(v, "")
+        name = names.get(v, "")
+        # an expression label gets a short name (n1) elsewhere: show both, once, here
+        shown = f"{name} = {v.label}" if name and v.label and name != v.label else \
+            v.label or name
         fields = [escape_record(shown), f"data {escape_record(f(v.data))}",
-                  f"grad {escape_record(f(v.grad))}"]
+                  f"grad {escape_record(f(grads[v]))}"]
         label = " | ".join(fields)
         if horizontal:
             label = "{ " + label + " }"
@@ -266,10 +304,7 @@ def draw_dot(root: Value, rankdir: str = "LR", decimals: int = 4, fmt: Formatter
         for i in range(1, len(parts)):
             parent = ".".join(parts[:i])
             if parent not in groups:
-                groups[parent] = graphviz.Digraph(
-                    name="cluster_" + parent,
-                    graph_attr={"label": parent, "style": "rounded,dashed", "color": "#9ca3af",
-                                "fontsize": "10", "labeljust": "l", "fontname": "Helvetica"})
+                groups[parent] = cluster_graph(parent, "#9ca3af")
     for name in sorted(groups, key=lambda n: -n.count(".")):
         parent = name.rsplit(".", 1)[0] if "." in name else None
         (groups[parent] if parent else g).subgraph(groups[name])
@@ -293,19 +328,18 @@ def _write(path: Path, data: bytes) -> None:
     write_atomic(path, data)
 
 
-def pipe(graph, fmt: str, dot_path: Path | None = None) -> bytes:
-    """Run ``dot`` on the graph; a missing ``dot`` becomes ``GraphvizNotFound`` (DOT kept)."""
-    graphviz = _graphviz()
+def pipe(graph, fmt: str, dot_path: Path | None = None, timeout: float | None = None) -> bytes:
+    """Lay the graph out with ``run_dot``; without ``dot``, ``GraphvizNotFound`` (and the DOT
+    text written to ``dot_path`` when given)."""
     try:
-        return graph.pipe(format=fmt)
-    except graphviz.ExecutableNotFound:
+        return run_dot(graph.source, fmt, **({} if timeout is None else {"timeout": timeout}))
+    except GraphvizNotFound as e:
         where = ""
         if dot_path is not None:
             _write(dot_path, graph.source.encode())
             where = f" The DOT source was written to {dot_path};"
         raise GraphvizNotFound(
-            f"cannot render {fmt.upper()}: graphviz's `dot` program is not installed. "
-            f"To get pictures, {INSTALL_DOT}.{where} the DOT text is also in draw_dot(root).source "
+            f"{e}{where} the DOT text is also in draw_dot(root).source "
             "(paste it into any graphviz viewer).", graph.source, dot_path) from None
 
 
@@ -316,6 +350,7 @@ def render_graph(root: Value, path: str | os.PathLike, **draw_options) -> Path:
     Without graphviz's ``dot`` program the DOT text is written beside it (``graph.dot``) and
     ``GraphvizNotFound`` explains how to install graphviz. Returns the path written.
     """
+    check_root(root, "render_graph")
     path = Path(path)
     fmt = path.suffix.lower().lstrip(".")
     if fmt not in ("svg", "png", "pdf", "dot", "gv"):
@@ -339,5 +374,5 @@ def repr_svg(value: Value) -> str | None:
     or graphviz is unavailable."""
     try:
         return svg(value, max_nodes=INLINE_MAX_NODES)
-    except (ImportError, GraphTooLarge, GraphvizNotFound):
+    except (ImportError, GraphTooLarge, GraphvizNotFound, DotError):
         return None
