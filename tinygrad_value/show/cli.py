@@ -109,11 +109,13 @@ def _keys(out) -> Callable[[str], str]:
         import termios
         import tty
 
-        out.write(prompt.replace(PROMPT, KEY_PROMPT))
-        out.flush()
         saved = termios.tcgetattr(fd)
         try:
-            tty.setcbreak(fd)  # keys arrive one at a time, unechoed; Ctrl-C still interrupts
+            # Keys arrive one at a time, unechoed; Ctrl-C still interrupts. TCSANOW, and before
+            # the prompt: a key typed early must not be flushed away.
+            tty.setcbreak(fd, termios.TCSANOW)
+            out.write(prompt.replace(PROMPT, KEY_PROMPT))
+            out.flush()
             key = read_key(fd)
         finally:
             termios.tcsetattr(fd, termios.TCSADRAIN, saved)
