@@ -43,7 +43,8 @@ def to_torch(mlp):
 
 def from_torch(seq):
     """An MLP from a Sequential of ``Linear`` layers, each optionally followed by an activation
-    module (ReLU, Tanh, Sigmoid: see ``_activation_modules``) or Identity. Python's global random state is left as it was."""
+    module (ReLU, Tanh, Sigmoid: see ``_activation_modules``) or Identity. Python's global
+    random state is left as it was."""
     from .mlp import MLP
 
     torch = _torch()

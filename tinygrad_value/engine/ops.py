@@ -80,10 +80,11 @@ POW = register(Op(
     "pow", "**", 2,
     lambda xp, a, b: xp.power(a, b),
     # ∂/∂a = b·aᵇ⁻¹, taken as 0 when b = 0 (even at a = 0, as PyTorch); ∂/∂b = aᵇ·ln a exists
-    # only for a > 0; at a = 0 (b >= 0) PyTorch uses 0, below it is nan.
+    # only for a > 0; at a = 0 with b >= 0 PyTorch uses 0, elsewhere (b NaN, a < 0) it is nan.
     lambda xp, a, b, out: (
         xp.where(b == 0, 0.0, b * xp.power(a, b - 1.0)),
-        xp.where(a > 0, out * xp.log(xp.where(a > 0, a, 1.0)), xp.where(a == 0, 0.0, xp.nan)),
+        xp.where(a > 0, out * xp.log(xp.where(a > 0, a, 1.0)),
+                 xp.where(a == 0, xp.where(b >= 0, 0.0, xp.nan), xp.nan)),
     ),
     check=_check_pow, template="{0} ** {1}", method="__pow__", torch="torch.pow",
     domain=((0.2, 3), (-2.5, 2.5))))
