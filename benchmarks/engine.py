@@ -168,7 +168,75 @@ def worker_bytes(engine: str, n: int) -> dict:
     return {"bytes_per_node": (after - before) / n}
 
 
-WORKERS = {"demo": worker_demo, "torch_demo": worker_torch_demo, "chain": worker_chain,
+def _through_apply():
+    """Value's inlined ``+``, ``*`` and ``relu`` replaced by the plain ``apply`` route."""
+    from tinygrad_value.engine import value as v
+    from tinygrad_value.engine.ops import ADD, MUL, RELU
+
+    def add(self, other):
+        other = v._lift(other)
+        return NotImplemented if other is None else v.apply(ADD, (self, other))
+
+    def mul(self, other):
+        other = v._lift(other)
+        return NotImplemented if other is None else v.apply(MUL, (self, other))
+
+    return {"__add__": add, "__mul__": mul, "relu": lambda self: v.apply(RELU, (self,))}
+
+
+def _generic_backward(root) -> None:
+    """backward() with one child access for every arity (``node.children``, ``local_grads``)."""
+    from tinygrad_value.engine.backward import local_grads, start_backward
+
+    for node in reversed(start_backward(root)):
+        if node._fn is not None:
+            up = node.grad
+            for child, local in zip(node.children, local_grads(node)):
+                child.grad += local * up
+
+
+def worker_helper_cost(rounds: int) -> dict:
+    """What the inlined paths save: an MLP forward (micrograd's demo loss) with ``+``, ``*``,
+    ``relu`` inlined vs through ``apply`` one at a time, and backward with per-arity child
+    access vs one generic access. Variants alternate in one process; medians per variant."""
+    import random
+
+    import micrograd.nn as mnn
+
+    from tinygrad_value import Value
+    from tinygrad_value.engine.backward import backward
+
+    X, y = json.loads(sys.stdin.read())
+    mnn.Value = Value
+    random.seed(1337)
+    model = mnn.MLP(2, [16, 16, 1])
+    inputs = [list(map(Value, row)) for row in X]
+    inline = {name: Value.__dict__[name] for name in ("__add__", "__mul__", "relu")}
+    slow = _through_apply()
+    gc.disable()
+    fwd: dict = {"inline": [], **{name: [] for name in slow}}
+    bwd: dict = {"per_arity": [], "generic": []}
+    for _ in range(rounds):
+        for variant in fwd:
+            if variant != "inline":
+                setattr(Value, variant, slow[variant])
+            t0 = time.perf_counter()
+            loss = svm_loss(model, inputs, y)
+            fwd[variant].append(time.perf_counter() - t0)
+            for name, fn in inline.items():
+                setattr(Value, name, fn)
+        for variant, run in (("per_arity", backward), ("generic", _generic_backward)):
+            t0 = time.perf_counter()
+            run(loss)
+            bwd[variant].append(time.perf_counter() - t0)
+    med = {k: statistics.median(t) for k, t in {**fwd, **bwd}.items()}
+    return {"forward": med["inline"], "backward": med["per_arity"],
+            "cost": {name: med[name] / med["inline"] - 1 for name in slow},
+            "generic_backward_cost": med["generic"] / med["per_arity"] - 1}
+
+
+WORKERS = {"demo": worker_demo, "helper_cost": worker_helper_cost,
+           "torch_demo": worker_torch_demo, "chain": worker_chain,
            "max_depth": worker_max_depth, "dot": worker_dot, "bytes": worker_bytes}
 
 
@@ -208,7 +276,9 @@ def measure(quick: bool = False) -> list[dict]:
                  "ours": _run("dot", engine="ours", n=n, repeat=200, nary=False)["seconds"],
                  "micrograd": _run("dot", engine="micrograd", n=n, repeat=200,
                                    nary=False).get("seconds") if have_mg else None, "torch": None})
+    cost = _run("helper_cost", data, rounds=8 if quick else 20)
     extra = {
+        "helper_cost": cost,
         "bytes_ours": _run("bytes", engine="ours", n=100_000)["bytes_per_node"],
         "bytes_micrograd": _run("bytes", engine="micrograd", n=100_000).get("bytes_per_node")
         if have_mg else None,
@@ -244,6 +314,15 @@ def format_table(rows, extra) -> str:
     mg_depth = "n/a" if dm is None else f"{dm:,}"
     lines.append(f"| deepest chain whose backward works | {extra['depth_ours']:,} | {mg_depth} "
                  "| | | |")
+    cost = extra["helper_cost"]
+    if "error" not in cost:
+        lines.append("")
+        lines.append(f"Inlined paths (MLP forward {_ms(cost['forward'])}, its backward "
+                     f"{_ms(cost['backward'])}; GC off): through value.apply instead, "
+                     + ", ".join(f"{name} costs {100 * c:+.1f}%"
+                                 for name, c in cost["cost"].items())
+                     + " of the forward; one generic child access costs "
+                     f"{100 * cost['generic_backward_cost']:+.1f}% of the backward")
     return "\n".join(lines)
 
 

@@ -1,4 +1,8 @@
-"""Activation functions by name: what a neuron applies to its weighted sum."""
+"""Activation functions by name: what a neuron applies to its weighted sum.
+
+Derived from the op table: every op with a ``torch.nn`` module (``Op.module``) is an activation
+under its op name (relu, tanh, sigmoid), plus ``linear`` (the identity).
+"""
 
 from __future__ import annotations
 
@@ -6,15 +10,20 @@ from typing import Callable, Dict
 
 import tinygrad_value as tv
 
-ACTIVATIONS: Dict[str, Callable[[tv.Value], tv.Value]] = {
-    "relu": lambda v: v.relu(),        # max(0, x)
-    "tanh": lambda v: v.tanh(),        # (eˣ - e⁻ˣ) / (eˣ + e⁻ˣ)
-    "sigmoid": lambda v: v.sigmoid(),  # 1 / (1 + e⁻ˣ)
-    "linear": lambda v: v,             # x
-}
 
-# How micrograd-style reprs name a neuron with each activation: ReLUNeuron(2), LinearNeuron(16).
-DISPLAY = {"relu": "ReLU", "tanh": "Tanh", "sigmoid": "Sigmoid", "linear": "Linear"}
+def _activation(op) -> Callable[[tv.Value], tv.Value]:
+    return lambda v: op(v)
+
+
+ACTIVATIONS: Dict[str, Callable[[tv.Value], tv.Value]] = {
+    name: _activation(op) for name, op in tv.OPS.items() if op.module and op.arity == 1
+    and not op.has_param}
+ACTIVATIONS["linear"] = lambda v: v  # x
+
+# How micrograd-style reprs name a neuron with each activation: ReLUNeuron(2), LinearNeuron(16);
+# also the torch.nn module class of each (nn/torch_bridge.py).
+DISPLAY = {**{name: tv.OPS[name].module for name in ACTIVATIONS if name != "linear"},
+           "linear": "Linear"}
 
 
 def check_activation(name: str) -> str:

@@ -15,7 +15,10 @@ def _torch():
 
 
 def _activation_modules(torch):
-    return {"relu": torch.nn.ReLU, "tanh": torch.nn.Tanh, "sigmoid": torch.nn.Sigmoid}
+    """Each activation's torch.nn module class, from the op table (``Op.module``)."""
+    from .activations import ACTIVATIONS, DISPLAY
+
+    return {name: getattr(torch.nn, DISPLAY[name]) for name in ACTIVATIONS if name != "linear"}
 
 
 def to_torch(mlp):
@@ -39,8 +42,9 @@ def to_torch(mlp):
 
 
 def from_torch(seq):
-    """An MLP from a Sequential of ``Linear`` layers, each optionally followed by ReLU, Tanh,
-    Sigmoid or Identity. Python's global random state is left as it was."""
+    """An MLP from a Sequential of ``Linear`` layers, each optionally followed by an activation
+    module (ReLU, Tanh, Sigmoid: see ``_activation_modules``) or Identity. Python's global
+    random state is left as it was."""
     from .mlp import MLP
 
     torch = _torch()
@@ -56,8 +60,9 @@ def from_torch(seq):
                                  f"a Linear layer")
             acts[-1] = names.get(type(module), "linear")
         else:
+            acts_text = ", ".join(cls.__name__ for cls in names)
             raise ValueError(f"from_torch: module {i} is a {type(module).__name__}; only Linear, "
-                             f"ReLU, Tanh, Sigmoid and Identity can be converted")
+                             f"{acts_text} and Identity can be converted")
     if not linears:
         raise ValueError("from_torch: the Sequential contains no Linear layer")
     for i, (a, b) in enumerate(zip(linears, linears[1:])):

@@ -5,6 +5,7 @@
 """
 
 from .compiled import compile
+from .engine.anomaly import detect_anomaly, is_anomaly_enabled
 from .engine.backward import backward_many as backward
 from .engine.backward import grad_many as grad
 from .engine.backward import topo_order
@@ -20,7 +21,8 @@ from .show.stepper import Step, backprop_steps, forward_steps, walkthrough
 from .show.viz import GraphTooLarge, GraphvizNotFound, draw_dot, render_graph
 
 __all__ = ["Value", "sum", "dot", "no_grad", "is_grad_enabled", "gradcheck", "GradcheckError",
-           "topo_order", "backward", "grad", "OPS", "Op", "compile",
+           "topo_order", "backward", "grad", "OPS", "Op", "compile", "detect_anomaly",
+           "is_anomaly_enabled",
            "draw_dot", "render_graph", "GraphTooLarge", "GraphvizNotFound",
            "backprop_steps", "forward_steps", "walkthrough", "Step",
            "backprop_html", "BackpropPage", "ExprError",

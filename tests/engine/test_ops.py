@@ -8,38 +8,25 @@ import math
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
+from op_calls import public_call
 
 import tinygrad_value as tv
 from tinygrad_value.engine import scalar_math
 from tinygrad_value.engine.ops import OPS
 
-# Where each op's inputs are drawn from: inside the domain, away from kinks and overflow.
-# (lo, hi) per input, plus a constant parameter where the op has one.
-DOMAINS = {
-    "add": [(-5, 5), (-5, 5)],
-    "sub": [(-5, 5), (-5, 5)],
-    "mul": [(-5, 5), (-5, 5)],
-    "div": [(-5, 5), (0.2, 5)],
-    "neg": [(-5, 5)],
-    "pow": [(0.2, 3), (-2.5, 2.5)],
-    "powc": [(0.2, 3)],
-    "exp": [(-10, 10)],
-    "log": [(0.05, 20)],
-    "tanh": [(-4, 4)],
-    "sigmoid": [(-8, 8)],
-    "relu": [(-5, 5)],
-    "leaky_relu": [(-5, 5)],
-    "sqrt": [(0.05, 20)],
-    "abs": [(-5, 5)],
-    "sum": [(-5, 5)] * 4,
-    "dot": [(-3, 3)] * 6,
-}
-PARAMS = {"powc": [-1.5, 0.5, 2.0, 3.0], "leaky_relu": [0.01, 0.2]}
-KINKS = {"relu": [0.0], "leaky_relu": [0.0], "abs": [0.0]}
 
-
-def test_every_op_has_a_domain_for_these_tests():
-    assert set(OPS) == set(DOMAINS), "add the new op to DOMAINS (and its Value method)"
+@pytest.mark.parametrize("name", sorted(OPS))
+def test_every_op_states_its_test_domain_public_spelling_and_torch_oracle(name):
+    """What the table-driven tests need from an entry; a new op without them fails here."""
+    op = OPS[name]
+    n = len(op.domain)
+    assert n and (n == op.arity or (op.arity == -1 and n % op.parts == 0)), \
+        f"give op {name!r} a domain: one (lo, hi) per input"
+    assert all(lo < hi for lo, hi in op.domain)
+    assert bool(op.constants) == op.has_param, f"give op {name!r} constants to try"
+    assert op.method and (hasattr(tv.Value, op.method) if op.arity != -1
+                          else hasattr(tv, op.method)), f"op {name!r}: method names no function"
+    assert op.torch.startswith("torch."), f"op {name!r}: name its PyTorch function"
 
 
 def _floats(lo, hi):
@@ -47,15 +34,15 @@ def _floats(lo, hi):
 
 
 def _inputs(name):
-    return st.tuples(*[_floats(lo, hi) for lo, hi in DOMAINS[name]])
+    return st.tuples(*[_floats(lo, hi) for lo, hi in OPS[name].domain])
 
 
 def _draw_inputs(name, data):
     """Inputs inside the op's domain and 1e-3 away from its kinks, plus its parameter."""
     xs = list(data.draw(_inputs(name)))
-    k = data.draw(st.sampled_from(PARAMS[name])) if OPS[name].has_param else None
+    k = data.draw(st.sampled_from(OPS[name].constants)) if OPS[name].has_param else None
     for x in xs:
-        for kink in KINKS.get(name, []):
+        for kink in OPS[name].kinks:
             assume(abs(x - kink) > 1e-3)
     return xs, k
 
@@ -84,34 +71,20 @@ def test_local_derivatives_match_central_differences(name, data):
         assert local[i] == pytest.approx(numeric, rel=1e-5, abs=1e-6), (name, i, xs, k)
 
 
-def _value_call(name, vals, k):
-    """The op through the public Value API."""
-    a = vals[0]
-    calls = {
-        "add": lambda: a + vals[1], "sub": lambda: a - vals[1], "mul": lambda: a * vals[1],
-        "div": lambda: a / vals[1], "neg": lambda: -a, "pow": lambda: a ** vals[1],
-        "powc": lambda: a ** k, "exp": a.exp, "log": a.log, "tanh": a.tanh,
-        "sigmoid": a.sigmoid, "relu": a.relu, "leaky_relu": lambda: a.leaky_relu(k),
-        "sqrt": a.sqrt, "abs": a.abs, "sum": lambda: tv.sum(vals),
-        "dot": lambda: tv.dot(vals[: len(vals) // 2], vals[len(vals) // 2:]),
-    }
-    return calls[name]()
-
-
 @pytest.mark.parametrize("name", sorted(OPS))
 @settings(max_examples=40, deadline=None)
 @given(data=st.data())
 def test_value_method_agrees_with_table_and_gradcheck(name, data):
-    """The hand-written forward in Value equals the table's forward, records the right op,
+    """The public spelling (``Op.method``) runs the table's forward, records the right op,
     and backward through it passes gradcheck."""
     op = OPS[name]
     xs, k = _draw_inputs(name, data)
     vals = [tv.Value(x) for x in xs]
-    out = _value_call(name, vals, k)
+    out = public_call(op, vals, k)
     assert out._fn is op
     assert out.children == tuple(vals)
     assert out.data == pytest.approx(_apply(op, xs, k), rel=1e-12, abs=1e-300)
-    assert tv.gradcheck(lambda v: _value_call(name, v, k), vals, atol=1e-6, rtol=1e-5)
+    assert tv.gradcheck(lambda v: public_call(op, v, k), vals, atol=1e-6, rtol=1e-5)
 
 
 @pytest.mark.parametrize("name", ["relu", "abs"])

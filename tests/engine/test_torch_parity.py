@@ -7,94 +7,74 @@ import random
 
 import pytest
 from conftest import need_torch
+from op_calls import public_call, torch_call
 
 import tinygrad_value as tv
 
-UNARY = ["exp", "log", "tanh", "sigmoid", "relu", "leaky_relu", "sqrt", "abs", "neg", "powc"]
-BINARY = ["add", "sub", "mul", "div", "pow", "radd", "rmul", "rsub", "rdiv", "rpow"]
+OPS = list(tv.OPS.values())
+SEEDS = range(40)
+
+
+def _fits(op, xs, k=None):
+    """Operands inside the op's test domain, clear of its kinks and of its domain errors."""
+    for x, (lo, hi) in zip(xs, op.domain * (len(xs) // len(op.domain) or 1)):
+        if not lo <= x <= hi or any(abs(x - kink) < 1e-3 for kink in op.kinks):
+            return False
+    return op.check is None or not op.check(*xs, *([k] if op.has_param else []))
 
 
 def _build(rng: random.Random, n_leaves: int, n_ops: int):
-    """A random graph as a program: list of (op, args) over node indices, with inputs kept
-    inside each op's domain by construction (positive operands for log/sqrt/pow bases)."""
+    """A random graph as a program: a list of (op, operand indices, constant, reflected) over
+    every op of the table, each node's operands inside that op's test domain (``Op.domain``);
+    a binary op may get a number on its left (``2.0 - x``, the reflected operator)."""
     data = [rng.uniform(-2, 2) for _ in range(n_leaves)]
     program = []
     values = list(data)
     for _ in range(n_ops):
-        if rng.random() < 0.5:
-            op = rng.choice(UNARY)
-            i = rng.randrange(len(values))
-            x = values[i]
-            if op in ("log", "sqrt") and x <= 0.05:
-                op = "tanh"
-            if op == "powc":
-                k = rng.choice([2.0, 3.0, -1.0, 0.5])
-                if (k < 0 and abs(x) < 0.1) or (k == 0.5 and x <= 0.05) or abs(x) > 50:
-                    op, k = "tanh", None
-            else:
-                k = 0.05 if op == "leaky_relu" else None
-            if op in ("relu", "leaky_relu", "abs") and abs(x) < 1e-3:
-                op = "sigmoid"
-            if op == "exp" and x > 20:
-                op = "tanh"
-            program.append((op, (i,), k))
-            values.append(_eval_float(op, [x], k))
+        for _attempt in range(20):
+            op = rng.choice(OPS)
+            n = len(op.domain) if op.arity == -1 else op.arity
+            idx = tuple(rng.randrange(len(values)) for _ in range(n))
+            xs = [values[i] for i in idx]
+            k = rng.choice(op.constants) if op.has_param else None
+            reflected = op.arity == 2 and rng.random() < 0.3
+            if reflected:  # a constant on the left, drawn from the op's domain
+                lo, hi = op.domain[0]
+                k = rng.uniform(lo, hi)
+                xs = [k] + xs[1:]
+            if _fits(op, xs, k):
+                break
         else:
-            op = rng.choice(BINARY)
-            i, j = rng.randrange(len(values)), rng.randrange(len(values))
-            c = rng.uniform(0.5, 2.0)
-            a, b = values[i], values[j]
-            if op in ("div",) and abs(b) < 0.1:
-                op = "mul"
-            if op == "rdiv" and abs(a) < 0.1:
-                op = "rmul"
-            if op == "pow" and (a <= 0.1 or abs(b) > 3 or abs(a) > 20):
-                op = "add"
-            if op == "rpow" and abs(a) > 5:
-                op = "radd"
-            if abs(a) > 1e6 or abs(b) > 1e6:
-                op = "sub"
-            program.append((op, (i, j), c))
-            values.append(_eval_float(op, [a, b], c))
+            op, idx, k, reflected = tv.OPS["add"], (0, len(values) - 1), None, False
+            xs = [values[i] for i in idx]
+        program.append((op, idx, k, reflected))
+        values.append(_run_tv(op, [tv.Value(x) for x in xs], k, reflected).data)
     return data, program
 
 
-def _eval_float(op, xs, k):
-    v = _run_tv(op, [tv.Value(x) for x in xs], k)
-    return v.data
+def _run_tv(op, xs, k, reflected):
+    if reflected:
+        return public_call(op, [k] + xs[1:], reflected=True)
+    return public_call(op, xs, k)
 
 
-def _run_tv(op, xs, k):
-    a = xs[0]
-    b = xs[1] if len(xs) > 1 else None
-    return {
-        "exp": lambda: a.exp(), "log": lambda: a.log(), "tanh": lambda: a.tanh(),
-        "sigmoid": lambda: a.sigmoid(), "relu": lambda: a.relu(),
-        "leaky_relu": lambda: a.leaky_relu(k), "sqrt": lambda: a.sqrt(), "abs": lambda: abs(a),
-        "neg": lambda: -a, "powc": lambda: a ** k, "add": lambda: a + b, "sub": lambda: a - b,
-        "mul": lambda: a * b, "div": lambda: a / b, "pow": lambda: a ** b,
-        "radd": lambda: k + a, "rmul": lambda: k * a, "rsub": lambda: k - a,
-        "rdiv": lambda: k / a, "rpow": lambda: k ** a,
-    }[op]()
+def _run_torch(torch, op, xs, k, reflected):
+    if reflected:
+        xs = [torch.tensor(k)] + xs[1:]
+    return torch_call(torch, op, xs, k)
 
 
-def _run_torch(torch, op, xs, k):
-    F = torch.nn.functional
-    a = xs[0]
-    b = xs[1] if len(xs) > 1 else None
-    return {
-        "exp": lambda: a.exp(), "log": lambda: a.log(), "tanh": lambda: a.tanh(),
-        "sigmoid": lambda: a.sigmoid(), "relu": lambda: a.relu(),
-        "leaky_relu": lambda: F.leaky_relu(a, k), "sqrt": lambda: a.sqrt(),
-        "abs": lambda: a.abs(), "neg": lambda: -a, "powc": lambda: a ** k,
-        "add": lambda: a + b, "sub": lambda: a - b, "mul": lambda: a * b,
-        "div": lambda: a / b, "pow": lambda: a ** b, "radd": lambda: k + a,
-        "rmul": lambda: k * a, "rsub": lambda: k - a, "rdiv": lambda: k / a,
-        "rpow": lambda: torch.tensor(k) ** a,
-    }[op]()
+def test_every_op_of_the_table_is_in_the_random_graphs():
+    """A new op cannot escape the parity test: the seeds below exercise every entry."""
+    used = set()
+    for seed in SEEDS:
+        rng = random.Random(seed)
+        _data, program = _build(rng, n_leaves=rng.randint(1, 4), n_ops=rng.randint(3, 25))
+        used |= {op.name for op, *_ in program}
+    assert used == set(tv.OPS), f"ops never exercised: {set(tv.OPS) - used}"
 
 
-@pytest.mark.parametrize("seed", range(40))
+@pytest.mark.parametrize("seed", SEEDS)
 def test_random_graphs_match_pytorch(seed):
     torch = need_torch()
     rng = random.Random(seed)
@@ -102,9 +82,9 @@ def test_random_graphs_match_pytorch(seed):
     ours = [tv.Value(x) for x in data]
     theirs = [torch.tensor(x, dtype=torch.float64, requires_grad=True) for x in data]
     nodes_t, nodes_p = list(ours), list(theirs)
-    for op, idx, k in program:
-        nodes_t.append(_run_tv(op, [nodes_t[i] for i in idx], k))
-        nodes_p.append(_run_torch(torch, op, [nodes_p[i] for i in idx], k))
+    for op, idx, k, reflected in program:
+        nodes_t.append(_run_tv(op, [nodes_t[i] for i in idx], k, reflected))
+        nodes_p.append(_run_torch(torch, op, [nodes_p[i] for i in idx], k, reflected))
     # the root touches several nodes so most of the graph matters
     root_t = tv.sum(nodes_t[-3:])
     root_p = sum(nodes_p[-3:])

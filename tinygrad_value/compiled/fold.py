@@ -14,7 +14,7 @@ a group that was folded remembers where its terms went, so its value and gradien
 from __future__ import annotations
 
 from ..engine import scalar_math
-from ..engine.ops import DOT, MUL, Op
+from ..engine.ops import DOT, MUL, Op, nary_sum
 
 PRODUCTS = (MUL, DOT)  # out = Σ aᵢ·bᵢ; evaluated with MUL's forward and local rules
 
@@ -22,8 +22,10 @@ PRODUCTS = (MUL, DOT)  # out = Σ aᵢ·bᵢ; evaluated with MUL's forward and l
 def eager_sum(terms: list, from_zero: bool) -> float:
     """The terms added as the eager engine adds them: an n-ary node (sum, dot) starts from 0.0,
     a chain of binary ops from its first term (which keeps the sign of a zero)."""
-    total = 0.0 if from_zero else terms[0]
-    for t in terms[0 if from_zero else 1:]:
+    if from_zero:
+        return nary_sum(terms)
+    total = terms[0]
+    for t in terms[1:]:
         total += t
     return total
 
@@ -82,12 +84,12 @@ def fold(order: list, kids: list, uses: list) -> dict:
         if fn is MUL:
             groups[k] = _Group(k, [(1.0, ch[0], ch[1], k, 0, k, 1)], False)
         elif fn is DOT:
-            h = len(ch) // 2
+            h = len(DOT.split(ch)[0])  # children: x₀…xₕ₋₁ then w₀…wₕ₋₁
             groups[k] = _Group(k, [(1.0, ch[i], ch[h + i], k, i, k, h + i) for i in range(h)],
-                               True)
+                               DOT.adds_from_zero)
         elif fn.linear:  # out = Σ cᵢ·childᵢ (declared in the op table)
             coefs = _linear_coefs(fn, len(ch), cache)
-            me = _Group(k, None, fn.arity == -1)  # n-ary forwards add from 0.0
+            me = _Group(k, None, fn.adds_from_zero)
             terms = []
             s = 0
             for c, co in zip(ch, coefs):

@@ -53,12 +53,7 @@ def _children(order: list, topo: dict):
         if fn not in checked:
             _check_supported(fn)
             checked.add(fn)
-        if fn.arity == 2:
-            ch = (topo[node._a], topo[node._b])
-        elif fn.arity == 1:
-            ch = (topo[node._a],)
-        else:
-            ch = tuple([topo[c] for c in node._a])
+        ch = tuple([topo[c] for c in node.children])
         kids[k] = ch
         for c in ch:
             uses[c] += 1

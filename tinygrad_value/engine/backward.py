@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from typing import Iterator, List
 
 from . import scalar_math
+from . import value as _value
 
 
 @contextmanager
@@ -75,7 +76,9 @@ def topo_order(root) -> List:
 
 def local_grads(node) -> tuple:
     """∂node/∂child for each child at the current data, from the op table; no upstream factor.
-    (``backward()`` inlines this per arity, since it runs once per node of every pass.)"""
+    (``backward()`` and ``topo_order`` unpack children per arity instead: one generic access,
+    ``node.children`` + this function, makes the demo MLP's backward 3x slower, +207% measured
+    by ``python -m benchmarks.engine``, "Inlined paths" line.)"""
     return node._fn.local_scalar(tuple(c.data for c in node.children), node._arg, node.data)
 
 
@@ -101,6 +104,8 @@ def backward(root) -> None:
     """
     with gc_paused():
         order = start_backward(root)
+        if _value._ANOMALY:
+            return _backward_checked(order)
         sm = scalar_math
         for node in reversed(order):
             fn = node._fn
@@ -214,3 +219,18 @@ def grad_many(outputs, inputs, grad_outputs=None, allow_unused: bool = False) ->
             g = 0.0
         result.append(g)
     return result
+
+
+def _backward_checked(order: List) -> None:
+    """The backward pass under ``detect_anomaly()``: the same products, each one checked."""
+    for node in reversed(order):
+        if node._fn is None:
+            continue
+        upstream = node.grad
+        for child, local in zip(node.children, local_grads(node)):
+            amount = local * upstream
+            if amount - amount != 0:  # nan or ±inf
+                from .anomaly import backward_anomaly
+
+                raise backward_anomaly(node, child, local, upstream)
+            child.grad += amount
