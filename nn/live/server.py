@@ -3,39 +3,51 @@
 Routes (anything else is 404; a wrong method 405; unknown or malformed parameters 400):
 
     GET  /                 the page
-    GET  /api/state?since=N    JSON: status, curves from index N, boundary, weights, graph info
-    GET  /events?since=N       the same JSON as server-sent events, one per change
+    GET  /api/state?since=N&g=G  JSON: status, curves from index N (of generation G: curves are
+                                 thinned on long runs), boundary, weights, graph info
+    GET  /events?since=N&g=G     the same JSON as server-sent events, one per change
     GET  /graph.svg?v=N        the chosen sample's loss graph (v only busts the browser cache)
-    POST /api/pause  /api/resume  /api/step  /api/select?i=N
+    POST /api/pause  /api/resume  /api/step  /api/select?i=N  /api/lr?v=N (lr = N / 1e6)
+
+Every POST must carry the session's token (``X-Live-Token``, which only our own page knows: it
+is embedded in the page, and another origin cannot read the page) and, if it names an origin,
+come from this server's own. A form or a ``fetch`` from another page, a sandboxed iframe or a
+``file://`` page (``Origin: null``) cannot set that header without a CORS preflight, and the
+preflight (OPTIONS) is refused. Reading request heads is ``listener.py``'s job.
 """
 
 from __future__ import annotations
 
+import hmac
+import io
 import json
 import socket
+import socketserver
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Dict, Optional
 from urllib.parse import parse_qsl, urlsplit
 
-MAX_CONNECTIONS = 32  # handler threads at once; more are closed at once
-MAX_STREAMS = 8  # open /events streams at once
-MAX_BODY = 1024
+from .listener import MAX_BODY, Listener
+
+MAX_STREAMS = 32  # open /events streams at once; more get 429 and the page polls instead
+TOKEN_HEADER = "X-Live-Token"
 EVENT_GAP = 0.1  # at most ~10 events per second per stream
 KEEPALIVE = 15.0
 
 ROUTES = {
     ("GET", "/"): ((), "page"),
     ("GET", "/index.html"): ((), "page"),
-    ("GET", "/api/state"): (("since",), "state"),
-    ("GET", "/events"): (("since",), "events"),
+    ("GET", "/api/state"): (("since", "g"), "state"),
+    ("GET", "/events"): (("since", "g"), "events"),
     ("GET", "/graph.svg"): (("v",), "graph"),
     ("GET", "/favicon.ico"): ((), "favicon"),
     ("POST", "/api/pause"): ((), "pause"),
     ("POST", "/api/resume"): ((), "resume"),
     ("POST", "/api/step"): ((), "step"),
     ("POST", "/api/select"): (("i",), "select"),
+    ("POST", "/api/lr"): (("v",), "lr"),
 }
 PATHS = {path for _, path in ROUTES}
 
@@ -53,42 +65,42 @@ class BadRequest(Exception):
         self.status = status
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False  # close() must not wait for open event streams
-    allow_reuse_address = True
+class _Server:
+    """The listening socket, its selector thread, and what the handlers share."""
 
-    def __init__(self, address, handler, view, family) -> None:
-        self.address_family = family
+    def __init__(self, address, view, family) -> None:
         self.view = view
-        self.slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
         self.streams = threading.BoundedSemaphore(MAX_STREAMS)
-        super().__init__(address, handler)
-
-    def process_request(self, request, client_address):
-        if not self.slots.acquire(blocking=False):
-            self.shutdown_request(request)  # too many at once: drop, do not queue
-            return
+        sock = socket.socket(family, socket.SOCK_STREAM)
         try:
-            super().process_request(request, client_address)
-        except Exception:
-            self.slots.release()
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(address)
+            sock.listen(128)
+        except OSError:
+            sock.close()
             raise
+        self.server_address = sock.getsockname()[:2]
+        self.listener = Listener(sock, self._handle)
+        self.listener.start()
 
-    def process_request_thread(self, request, client_address):
-        try:
-            super().process_request_thread(request, client_address)
-        finally:
-            self.slots.release()
+    def _handle(self, conn, addr, data: bytes) -> None:
+        _Handler((conn, data), addr, self)
 
-    def handle_error(self, request, client_address) -> None:
-        pass  # a client that hangs up mid-answer is not news
+    def close(self) -> None:
+        self.listener.stop()
 
 
 class _Handler(BaseHTTPRequestHandler):
     server_version = "tinygrad-value-live"
     protocol_version = "HTTP/1.0"  # one request per connection: nothing lingers
-    timeout = 10  # seconds for a client to send its request (and to accept our bytes)
+    timeout = 10  # seconds for a client to accept our bytes (its request is already read)
+
+    def setup(self) -> None:
+        """The request arrives whole (read by the listener); answers go straight to the socket."""
+        self.connection, data = self.request
+        self.connection.settimeout(self.timeout)
+        self.rfile = io.BytesIO(data)
+        self.wfile = socketserver._SocketWriter(self.connection)
 
     def log_message(self, format, *args) -> None:  # noqa: A002 - the stdlib's name
         pass
@@ -148,13 +160,17 @@ class _Handler(BaseHTTPRequestHandler):
             raise BadRequest(403, "this server answers only to 127.0.0.1")
 
     def _check_origin(self) -> None:
-        """Controls may be pressed only from our own page (no cross-site POSTs)."""
+        """Controls may be pressed only from our own page: its origin, and its session token."""
         origin = self.headers.get("Origin")
-        if origin is None or origin == "null":
-            return
-        hosts = _loopback_hosts(self.server.server_address[1])
-        if origin.lower() not in {"http://" + host for host in hosts}:
-            raise BadRequest(403, "cross-origin request refused")
+        if origin is not None and origin != "null":
+            hosts = _loopback_hosts(self.server.server_address[1])
+            if origin.lower() not in {"http://" + host for host in hosts}:
+                raise BadRequest(403, "cross-origin request refused")
+        token = self.headers.get(TOKEN_HEADER, "")
+        if not hmac.compare_digest(token.encode("utf-8", "replace"),
+                                   self.server.view.token.encode()):
+            raise BadRequest(403, f"missing or wrong {TOKEN_HEADER}: controls work only from "
+                                  "the page this server sent")
 
     def _drain_body(self) -> None:
         try:
@@ -206,8 +222,10 @@ class _Handler(BaseHTTPRequestHandler):
     # --- the routes ---------------------------------------------------------------------------
 
     def _do_page(self, params) -> None:
+        self.server.view.viewer_arrived()
         csp = ("default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
-               "img-src 'self' data: blob:; connect-src 'self'")
+               "img-src 'self' data: blob:; connect-src 'self'; frame-ancestors 'self'; "
+               "form-action 'none'; base-uri 'none'")
         self._send(200, self.server.view.page().encode(), "text/html; charset=utf-8",
                    {"Content-Security-Policy": csp})
 
@@ -215,7 +233,8 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(204, b"", "image/x-icon")
 
     def _do_state(self, params) -> None:
-        self._send_json(self.server.view.state(params.get("since", 0)))
+        self.server.view.viewer_arrived()
+        self._send_json(self.server.view.state(params.get("since", 0), params.get("g")))
 
     def _do_graph(self, params) -> None:
         svg = self.server.view.svg()
@@ -232,13 +251,14 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Type", "text/event-stream")
             self.send_header("Cache-Control", "no-store")
             self.end_headers()
-            since = params.get("since", 0)
+            view.viewer_arrived()
+            since, gen = params.get("since", 0), params.get("g")
             version = picture = None
             while not view.closed:
-                state = view.state(since)
+                state = view.state(since, gen)
                 if state["version"] != version:
                     version = state["version"]
-                    since = state["curve_to"]
+                    since, gen = state["curve_to"], state["curve_gen"]
                     if state["picture"] is picture:
                         state["picture"] = None  # unchanged since the last event: not resent
                     else:
@@ -274,13 +294,18 @@ class _Handler(BaseHTTPRequestHandler):
             raise BadRequest(400, str(exc)) from exc
         self._send_json({"ok": True, "sample": params["i"]})
 
+    def _do_lr(self, params) -> None:
+        if "v" not in params:
+            raise BadRequest(400, "lr needs ?v=<learning rate × 1e6>")
+        try:
+            lr = self.server.view.set_lr(params["v"] / 1e6)
+        except ValueError as exc:
+            raise BadRequest(400, str(exc)) from exc
+        self._send_json({"ok": True, "lr": lr})
 
-def serve(view, host: str, port: int):
-    """Start serving ``view`` on (host, port) in a daemon thread; returns (server, thread)."""
+
+def serve(view, host: str, port: int) -> _Server:
+    """Start serving ``view`` on (host, port); the selector runs in a daemon thread."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     bind = "127.0.0.1" if host == "localhost" else host
-    server = _Server((bind, port), _Handler, view, family)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2},
-                              name="live-http", daemon=True)
-    thread.start()
-    return server, thread
+    return _Server((bind, port), view, family)

@@ -56,10 +56,14 @@ class Trainer:
         assert self.error is None, self.error
 
 
-def request(view, method, path, body=None, headers=None):
+def request(view, method, path, body=None, headers=None, token=True):
+    """One request; a POST carries the page's session token unless ``token=False``."""
+    headers = dict(headers or {})
+    if method == "POST" and token:
+        headers.setdefault("X-Live-Token", view.token)
     conn = http.client.HTTPConnection("127.0.0.1", view.port, timeout=10)
     try:
-        conn.request(method, path, body=body, headers=headers or {})
+        conn.request(method, path, body=body, headers=headers)
         resp = conn.getresponse()
         return resp.status, resp.getheader("Content-Type", ""), resp.read()
     finally:
@@ -86,7 +90,7 @@ def wait_until(cond, timeout=10.0, what="condition"):
 def view():
     X, y = moons()
     model = small_model()
-    v = LiveView(model, X, y, quiet=True, grid=16, graph_every=5)
+    v = LiveView(model, X, y, quiet=True, grid=16, graph_every=5, sample=0)
     v.test_data = (model, X, y)
     yield v
     v.close()

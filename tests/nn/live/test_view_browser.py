@@ -63,14 +63,14 @@ def test_live_page_follows_training_and_its_buttons_drive_it(browser, tmp_path):
         threading.Thread(target=train, daemon=True).start()
 
         def steps():
-            return page.evaluate("S.steps.length")
+            return page.evaluate("LIVE.S.steps.length")
 
-        page.wait_for_function("S.steps.length >= 5", timeout=10_000)
+        page.wait_for_function("LIVE.S.steps.length >= 5", timeout=10_000)
         curve1, boundary1 = canvas(page, "#curves"), canvas(page, "#boundary")
         n1 = steps()
-        page.wait_for_function(f"S.steps.length >= {n1 + 15}", timeout=10_000)
+        page.wait_for_function(f"LIVE.S.steps.length >= {n1 + 15}", timeout=10_000)
         assert canvas(page, "#curves") != curve1, "the loss curve did not grow"
-        page.wait_for_function("S.picture && S.picture.step >= 10", timeout=10_000)
+        page.wait_for_function("LIVE.S.picture && LIVE.S.picture.step >= 10", timeout=10_000)
         assert canvas(page, "#boundary") != boundary1, "the boundary image did not change"
         assert page.text_content("#status") == "running"
 
@@ -84,7 +84,7 @@ def test_live_page_follows_training_and_its_buttons_drive_it(browser, tmp_path):
         shown = int(page.text_content("#m-step"))
 
         page.click("#btn-step")
-        page.wait_for_function(f"S.steps.length === {paused_at + 1}", timeout=5_000)
+        page.wait_for_function(f"LIVE.S.steps.length === {paused_at + 1}", timeout=5_000)
         page.wait_for_function(f"document.getElementById('m-step').textContent === '{shown + 1}'",
                                timeout=5_000)
         time.sleep(0.3)
@@ -95,15 +95,15 @@ def test_live_page_follows_training_and_its_buttons_drive_it(browser, tmp_path):
         box = page.eval_on_selector("#boundary", "c => { const r = c.getBoundingClientRect();"
                                                  " return [r.width, r.height]; }")
         target = page.evaluate(
-            f"toPx(S.bounds, {box[0]}, {box[1]}, CFG.points.x[5][0], CFG.points.x[5][1])")
+            f"LIVE.toPx(LIVE.S.bounds, {box[0]}, {box[1]}, ...LIVE.CFG.points.x[5])")
         page.click("#boundary", position={"x": target[0], "y": target[1]})
-        page.wait_for_function("S.graphVersion >= 0 && document.getElementById('graph-sample')"
+        page.wait_for_function("LIVE.S.graphVersion >= 0 && document.getElementById('graph-sample')"
                                ".textContent === '#5'", timeout=15_000)
 
         page.click("#btn-resume")
         page.wait_for_function("document.getElementById('status').textContent === 'running'",
                                timeout=5_000)
-        page.wait_for_function(f"S.steps.length > {paused_at + 5}", timeout=10_000)
+        page.wait_for_function(f"LIVE.S.steps.length > {paused_at + 5}", timeout=10_000)
         view.min_step_seconds = 0.0
         assert done.wait(30)
         page.wait_for_function("document.getElementById('status').textContent === 'done'",
