@@ -8,9 +8,17 @@ TORCH := torch==2.13.0
 
 .PHONY: demo test lint bench system-deps clean
 
-$(STAMP): pyproject.toml
+# `make demo` needs only the demo extra; `make test` adds the test tools, micrograd (the
+# benchmarks' baseline) and PyTorch (the parity oracle).
+DEMO_STAMP := $(VENV)/.demo-installed
+
+$(DEMO_STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[demo]'
+	touch $(DEMO_STAMP)
+
+$(STAMP): $(DEMO_STAMP)
 	$(PY) -m pip install --quiet -e '.[dev,bench]'
 	@# PyTorch is the optional oracle for parity tests; a failure here only skips them.
 	$(PY) -m pip install --quiet '$(TORCH)' || echo "note: $(TORCH) not installed; PyTorch parity tests will be skipped"
@@ -19,7 +27,7 @@ $(STAMP): pyproject.toml
 system-deps:
 	@bash scripts/system-deps.sh
 
-demo: system-deps $(STAMP)
+demo: system-deps $(DEMO_STAMP)
 	$(PY) -m demos.main
 
 test: system-deps $(STAMP)
@@ -37,7 +45,7 @@ bench: $(STAMP)
 NOTEBOOK_STAMP := $(VENV)/.notebook-installed
 .PHONY: lab
 
-$(NOTEBOOK_STAMP): $(STAMP)
+$(NOTEBOOK_STAMP): $(DEMO_STAMP)
 	$(PY) -m pip install --quiet -e '.[notebook]'
 	touch $(NOTEBOOK_STAMP)
 
