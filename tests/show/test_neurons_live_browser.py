@@ -35,8 +35,9 @@ def test_live_view_sample_graph_is_neuron_level(browser, tmp_path):  # noqa: F81
         page.goto(view.url)
         threading.Thread(target=train, daemon=True).start()
         assert done.wait(60)
-        page.wait_for_function("LIVE.S.graphVersion >= 0 && !document.getElementById('graph').hidden",
-                               timeout=20_000)
+        page.wait_for_function(
+            "LIVE.S.graphVersion >= 0 && !document.getElementById('graph').hidden",
+            timeout=20_000)
         src = page.get_attribute("#graph", "src")
         svg = page.evaluate("async (u) => (await fetch(u)).text()", src)
         assert svg.count('class="node neuron"') == 33
