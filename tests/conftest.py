@@ -46,3 +46,21 @@ def need_chromium() -> str:
     if _required("REQUIRE_BROWSER"):
         pytest.fail("chromium is required here (REQUIRE_BROWSER=1) but is not on PATH")
     pytest.skip("chromium is not installed (apt-get install chromium); browser test skipped")
+
+
+# Debian's chromium, as the machine's probe starts it: no background traffic to Google's hosts
+# (this machine's network refuses it), a fresh profile per launch (Playwright's default).
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """A headless Debian chromium driven by Playwright (never ``playwright install``)."""
+    chromium = need_chromium()
+    sync_api = need_module("playwright.sync_api", "REQUIRE_BROWSER")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS, headless=True)
+        yield b
+        b.close()

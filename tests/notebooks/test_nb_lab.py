@@ -14,12 +14,9 @@ import sys
 
 import nbformat
 import pytest
-from conftest import need_chromium, need_dot, need_module
+from conftest import need_dot, need_module
 from lab_driver import Lab
 from nb_harness import KERNEL, course_notebooks, jupyter_lab
-
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
 def write_notebook(path, cells: list[str]):
@@ -38,14 +35,6 @@ def server(tmp_path_factory):
         yield root, url, token
 
 
-@pytest.fixture(scope="module")
-def browser():
-    chromium = need_chromium()
-    sync_api = need_module("playwright.sync_api", "REQUIRE_BROWSER")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium, args=ARGS, headless=True)
-        yield b
-        b.close()
 
 
 @pytest.fixture

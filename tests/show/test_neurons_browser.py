@@ -4,15 +4,12 @@ neuron's scalar graph, and the numbers on the page are Python's."""
 from __future__ import annotations
 
 import pytest
-from conftest import need_chromium, need_dot, need_module
+from conftest import need_dot
 from test_neurons import moons_graph, snapshot
 
 import tinygrad_value as tv
 from tinygrad_value.engine.backward import topo_order
 from tinygrad_value.show.neurons import collapse, neuron_graph
-
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
 def _f(x: float) -> str:
@@ -21,15 +18,9 @@ def _f(x: float) -> str:
     return "0.0000" if text == "-0.0000" else text
 
 
-@pytest.fixture(scope="module")
-def browser():
-    chromium = need_chromium()
-    need_dot()
-    sync_api = need_module("playwright.sync_api", "REQUIRE_BROWSER")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium, args=ARGS, headless=True)
-        yield b
-        b.close()
+@pytest.fixture(scope="module", autouse=True)
+def _needs_dot():
+    need_dot()  # the pages embed SVG drawn by graphviz
 
 
 def test_network_page_moons(browser, tmp_path):

@@ -6,13 +6,12 @@ import random
 import threading
 
 from conftest import need_dot
-from test_neurons_browser import browser  # noqa: F401 - the chromium fixture
 
 import nn
 from nn.live import LiveView
 
 
-def test_live_view_sample_graph_is_neuron_level(browser, tmp_path):  # noqa: F811
+def test_live_view_sample_graph_is_neuron_level(browser, tmp_path):
     need_dot()
     X, y = nn.data.make_moons(n_samples=30, noise=0.1, random_state=1, signed=True)
     random.seed(1337)

@@ -12,15 +12,13 @@ import subprocess
 import sys
 
 import pytest
-from conftest import need_chromium, need_dot, need_module
+from conftest import need_dot, need_module
 
 import tinygrad_value as tv
 from tinygrad_value.show.expr import parse
 from tinygrad_value.show.page import front
 
 SRC = "x1=2.0; x2=0.0; w1=-3.0; w2=1.0; b=6.8813735870195432; n=x1*w1 + x2*w2 + b; o=n.tanh()"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
 @pytest.fixture
@@ -89,14 +87,6 @@ FAKE_MODEL = """async ([esm, css, state]) => {
 }"""
 
 
-@pytest.fixture
-def browser():
-    chromium = need_chromium()
-    sync_api = need_module("playwright.sync_api", "REQUIRE_BROWSER")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium, args=ARGS, headless=True)
-        yield b
-        b.close()
 
 
 def test_widget_esm_in_a_browser_next_moves_step_and_step_moves_view(widget, browser):

@@ -15,7 +15,7 @@ from typing import Callable, List, Optional, Tuple
 from . import scalar_math
 from .gradcheck import GradcheckError
 from .ops import OPS, Op, register
-from .value import Value, _domain_error, _make, as_value
+from .value import Value, apply, as_value
 
 Real = float
 _WINDOW = 10.0  # where an unbounded side of the domain is sampled up to
@@ -40,7 +40,7 @@ def _central(forward: Callable, x: float, lo: float, hi: float) -> float:
     return (float(forward(x + h)) - float(forward(x - h))) / (2 * h)
 
 
-def _elementwise(fn: Callable, n_args: int) -> Callable:
+def _elementwise(fn: Callable) -> Callable:
     """``fn`` on NumPy arrays: directly when it accepts arrays (np.exp-style code), else
     element by element. Which of the two works is found out once, on the first call."""
     mode: List[Optional[str]] = [None]
@@ -94,8 +94,8 @@ def custom_op(name: str, forward: Callable[[Real], Real], derivative: Callable[[
                              f"differences of the forward rule at {len(problems)} of "
                              f"{points + 4} points:\n" + "\n".join(shown))
 
-    vector_forward = _elementwise(forward, 1)
-    vector_derivative = _elementwise(derivative, 2)
+    vector_forward = _elementwise(forward)
+    vector_derivative = _elementwise(derivative)
 
     def op_forward(xp, a):
         return float(forward(a)) if xp is scalar_math else vector_forward(a)
@@ -114,18 +114,13 @@ def custom_op(name: str, forward: Callable[[Real], Real], derivative: Callable[[
     op = register(Op(name, name, 1, op_forward, op_local, check=None if unbounded else check))
     _CUSTOM.add(name)
 
-    def apply(x) -> Value:
-        x = as_value(x)
-        if op.check is not None:
-            problem = op.check(x.data)
-            if problem:
-                raise _domain_error(problem, x)
-        return _make(float(forward(x.data)), op, x)
+    def call(x) -> Value:
+        return apply(op, (as_value(x),))  # the engine's one path: domain check, forward, record
 
-    apply.__name__ = name
-    apply.__doc__ = f"The custom op {name!r} (checked against central differences)."
-    apply.op = op  # type: ignore[attr-defined]
-    return apply
+    call.__name__ = name
+    call.__doc__ = f"The custom op {name!r} (checked against central differences)."
+    call.op = op  # type: ignore[attr-defined]
+    return call
 
 
 def remove_custom_op(name: str) -> None:

@@ -15,7 +15,8 @@ from typing import Dict, Iterator, List, NamedTuple, Optional, Tuple
 
 from ..engine.backward import local_grads, topo_order
 from ..engine.value import Value
-from .stepper import node_names
+from .names import node_names
+from .stepper import backprop_steps
 
 REL_TOL, ABS_TOL = 1e-3, 1e-4
 
@@ -95,19 +96,15 @@ class Quiz:
         self.root, self.kind = root, kind
         self.order = topo_order(root)
         self.names = node_names(self.order)
-        # Contributions each node receives: node -> [(parent, local, contribution)], in the
-        # order backward adds them; grads[n] = dL/dn = Σ contributions.
+        # dL/dn = g · d root/dn, from one non-mutating pass of the stepper; each node's
+        # received contributions (parent, local, amount) are what the diagnoses compare with.
         self.grads: Dict[Value, float] = {v: 0.0 for v in self.order}
         self.received: Dict[Value, List[Tuple[Value, float, float]]] = {v: [] for v in self.order}
         self.grads[root] = self.upstream
-        for node in reversed(self.order):
-            if node._fn is None:
-                continue
-            upstream_here = self.grads[node]
-            for child, local in zip(node.children, local_grads(node)):
-                amount = float(local) * upstream_here
-                self.grads[child] += amount
-                self.received[child].append((node, float(local), amount))
+        for step in backprop_steps(root, inplace=False):
+            for child, local, amount in step.contributions:
+                self.grads[child] += self.upstream * amount
+                self.received[child].append((step.node, local, self.upstream * amount))
         self.questions = self._questions()
         self._current: Optional[Question] = None
 

@@ -6,24 +6,8 @@ import random
 import threading
 import time
 
-import pytest
-from conftest import need_chromium, need_module
-
 import nn
 from nn.live import LiveRecorder, LiveView
-
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    executable = need_chromium()
-    sync_api = need_module("playwright.sync_api", "REQUIRE_BROWSER")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 def moons_model():
