@@ -13,7 +13,11 @@ Every POST must carry the session's token (``X-Live-Token``, which only our own 
 is embedded in the page, and another origin cannot read the page) and, if it names an origin,
 come from this server's own. A form or a ``fetch`` from another page, a sandboxed iframe or a
 ``file://`` page (``Origin: null``) cannot set that header without a CORS preflight, and the
-preflight (OPTIONS) is refused. Reading request heads is ``listener.py``'s job.
+preflight (OPTIONS) is refused. A viewer counts as arrived (which starts a run that waits for a
+browser) only from a request the browser marks as our page's own or typed in (``Sec-Fetch-Site``
+``same-origin`` or ``none``; a client that sends no such header counts too): another page that
+merely loads our URLs as images, scripts or frames does not. Reading request heads is
+``listener.py``'s job.
 """
 
 from __future__ import annotations
@@ -159,6 +163,11 @@ class _Handler(BaseHTTPRequestHandler):
         if host.strip().lower() not in _loopback_hosts(self.server.server_address[1]):
             raise BadRequest(403, "this server answers only to 127.0.0.1")
 
+    def _viewer_arrived(self) -> None:
+        """Count this request as the learner's browser unless another site made it."""
+        if self.headers.get("Sec-Fetch-Site", "none").strip().lower() in ("none", "same-origin"):
+            self.server.view.viewer_arrived()
+
     def _check_origin(self) -> None:
         """Controls may be pressed only from our own page: its origin, and its session token."""
         origin = self.headers.get("Origin")
@@ -222,7 +231,7 @@ class _Handler(BaseHTTPRequestHandler):
     # --- the routes ---------------------------------------------------------------------------
 
     def _do_page(self, params) -> None:
-        self.server.view.viewer_arrived()
+        self._viewer_arrived()
         csp = ("default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
                "img-src 'self' data: blob:; connect-src 'self'; frame-ancestors 'self'; "
                "form-action 'none'; base-uri 'none'")
@@ -233,7 +242,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(204, b"", "image/x-icon")
 
     def _do_state(self, params) -> None:
-        self.server.view.viewer_arrived()
+        self._viewer_arrived()
         self._send_json(self.server.view.state(params.get("since", 0), params.get("g")))
 
     def _do_graph(self, params) -> None:
@@ -251,7 +260,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Type", "text/event-stream")
             self.send_header("Cache-Control", "no-store")
             self.end_headers()
-            view.viewer_arrived()
+            self._viewer_arrived()
             since, gen = params.get("since", 0), params.get("g")
             version = picture = None
             while not view.closed:
