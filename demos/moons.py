@@ -1,8 +1,13 @@
 """micrograd's demo, ours: a small MLP learns the two moons with a max-margin loss.
 
     python -m demos.moons                  # -> out/moons_boundary.png, out/moons_curve.png
-    python -m demos.moons --live           # and watch it learn at http://127.0.0.1:<port>/
+    python -m demos.moons --live           # watch it learn at http://127.0.0.1:<port>/
+                                           # -> out/moons_live_boundary.png, ..._curve.png
     python -m demos.moons --record out/run.html   # a replay page with a timeline slider instead
+                                           # -> out/moons_record_*.png
+
+``--live`` and ``--record`` train a smaller network, so they write their pictures under their own
+names and never overwrite ``make demo``'s. Ctrl-C at any point says "stopped" in one line.
 
 The recipe is micrograd's notebook: 100 points of ``make_moons(noise=0.1)`` with labels -1/+1,
 ``random.seed(1337)``, ``MLP(2, [16, 16, 1])``, the SVM max-margin loss
@@ -18,6 +23,7 @@ picks another size.
 from __future__ import annotations
 
 import random
+import time
 from pathlib import Path
 from typing import List, Optional, Sequence
 
@@ -93,8 +99,35 @@ def plot_boundary(path: Path, model, X, y, title: str, resolution: int) -> None:
     plt.close(fig)
 
 
+def _prefix(args) -> str:
+    """The pictures' file-name stem: a watched run trains another network, so it has its own."""
+    return "moons_live" if args.live else "moons_record" if args.record is not None else "moons"
+
+
+def _linger(view, seconds: Optional[float]) -> None:
+    """Keep serving for ``seconds`` (None: until Ctrl-C, which reaches the caller)."""
+    end = None if seconds is None else time.monotonic() + seconds
+    while not view.closed and (end is None or time.monotonic() < end):
+        time.sleep(0.1 if end is None else max(0.0, min(0.1, end - time.monotonic())))
+
+
 def main(argv: Optional[Sequence[str]] = None) -> dict:
-    """Train, draw, report. Returns the paths written and the final accuracy."""
+    """Train, draw, report. Returns the paths written and the final accuracy.
+
+    Ctrl-C (during training, drawing or while the live view lingers) prints one line saying
+    where it stopped and exits with status 130, without a traceback.
+    """
+    progress = {"step": 0, "steps": None}
+    try:
+        return _main(argv, progress)
+    except KeyboardInterrupt:
+        done = "" if progress["steps"] is None else \
+            f" after {progress['step']} of {progress['steps']} steps"
+        print(f"moons: stopped (Ctrl-C){done}", flush=True)
+        raise SystemExit(130) from None
+
+
+def _main(argv: Optional[Sequence[str]], progress: dict) -> dict:
     args = parse_args("micrograd's moons demo: MLP + max-margin loss + SGD.", argv, _add_flags)
     import nn
 
@@ -102,6 +135,7 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     steps = args.steps if args.steps is not None else QUICK_STEPS if args.quick else STEPS
     if steps < 1:
         raise SystemExit("--steps must be at least 1")
+    progress["steps"] = steps
     hidden = _sizes(args.hidden, LIVE_HIDDEN if watching else HIDDEN)
     compiled = not args.eager
     n_samples = QUICK_SAMPLES if args.quick else N_SAMPLES
@@ -140,13 +174,16 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
             history = nn.fit(model, X, y, loss="hinge", optimizer=optimizer, steps=steps, l2=ALPHA,
                              schedule=lambda k: 1.0 - 0.9 * k / steps, compiled=compiled,
                              callback=callback if callbacks else None, progress=True)
+        progress["step"] = len(history)
+        if history.interrupted:  # fit caught the Ctrl-C; the demo stops here too
+            raise KeyboardInterrupt
         final_acc = nn.accuracy(predict(model, X)[:, 0], y)  # sign(score) == label
         print(f"trained in {timer.seconds:.2f} s: final loss {history.final_loss:.4f}, "
               f"accuracy {100 * final_acc:.1f}%")
 
         folder = out_dir(args.out)
-        boundary_png = folder / "moons_boundary.png"
-        curve_png = folder / "moons_curve.png"
+        boundary_png = folder / f"{_prefix(args)}_boundary.png"
+        curve_png = folder / f"{_prefix(args)}_curve.png"
         title = f"MLP(2, {hidden + [1]}) after {steps} steps: {100 * final_acc:.0f}% accuracy"
         # without the compiled replay every grid point is an eager forward pass: keep it coarse
         resolution = 100 if compiled else 30 if args.quick else 60
@@ -165,7 +202,7 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
             result["url"] = view.url
             wait = "until Ctrl-C" if args.linger is None else f"for {args.linger:g} s"
             print(f"training done; the live view stays up at {view.url} {wait}", flush=True)
-            view.wait(args.linger)
+            _linger(view, args.linger)
         return result
     finally:
         if view is not None:

@@ -3,6 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
 import urllib.request
 from pathlib import Path
 
@@ -10,6 +17,7 @@ import pytest
 
 from demos import moons
 
+ROOT = Path(__file__).resolve().parents[1]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
@@ -66,3 +74,101 @@ def test_live_serves_then_closes(tmp_path, capsys):
     assert url in capsys.readouterr().out
     with pytest.raises(OSError):  # main() closed the server on its way out
         urllib.request.urlopen(url + "api/state", timeout=2)
+
+
+def test_live_and_record_write_their_own_pictures(tmp_path):
+    """A watched run trains another network: it must not overwrite `make demo`'s pictures."""
+    live = moons.main(["--quick", "--steps", "3", "--hidden", "4,4", "--delay", "0",
+                       "--linger", "0", "--out", str(tmp_path), "--live"])
+    assert Path(live["boundary_png"]) == tmp_path / "moons_live_boundary.png"
+    assert Path(live["curve_png"]) == tmp_path / "moons_live_curve.png"
+    record = moons.main(["--quick", "--steps", "3", "--hidden", "4,4", "--out", str(tmp_path),
+                         "--record", str(tmp_path / "run.html")])
+    assert Path(record["boundary_png"]) == tmp_path / "moons_record_boundary.png"
+    assert sorted(p.name for p in tmp_path.glob("*.png")) == [
+        "moons_live_boundary.png", "moons_live_curve.png",
+        "moons_record_boundary.png", "moons_record_curve.png"]
+    for png in tmp_path.glob("*.png"):
+        assert_png(png)
+
+
+class Demo:
+    """``python -m demos.moons`` in a subprocess; its stdout lines arrive on a queue."""
+
+    def __init__(self, args):
+        env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONPATH": str(ROOT)}
+        self.proc = subprocess.Popen([sys.executable, "-m", "demos.moons", *args], cwd=ROOT,
+                                     env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     text=True)
+        self.lines: "queue.Queue[str]" = queue.Queue()
+        self.stdout = []
+        threading.Thread(target=self._pump, daemon=True).start()
+
+    def _pump(self):
+        for line in self.proc.stdout:
+            self.stdout.append(line)
+            self.lines.put(line)
+
+    def wait_for(self, text, timeout=60):
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            try:
+                line = self.lines.get(timeout=0.2)
+            except queue.Empty:
+                if self.proc.poll() is not None:
+                    break
+                continue
+            if text in line:
+                return line
+        self.proc.kill()
+        raise AssertionError(f"no line with {text!r}; got {''.join(self.stdout)}"
+                             f"{self.proc.stderr.read()}")
+
+    def interrupt(self, timeout=15):
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            code = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            raise AssertionError("Ctrl-C did not stop the demo") from None
+        time.sleep(0.1)  # let the pump read the last line
+        return code, "".join(self.stdout), self.proc.stderr.read()
+
+
+def _assert_stopped(code, out, err, steps):
+    assert "Traceback" not in out + err, err[-3000:]
+    assert code == 130, (code, out, err[-2000:])
+    stopped = [line for line in out.splitlines() if "stopped" in line]
+    assert len(stopped) == 1 and out.splitlines()[-1] == stopped[0], out
+    assert stopped[0].startswith("moons: stopped (Ctrl-C) after ")
+    done, total = stopped[0].split(" after ")[1].split(" steps")[0].split(" of ")
+    assert int(total) == steps
+    return int(done)
+
+
+def test_ctrl_c_during_live_training_says_stopped(tmp_path):
+    demo = Demo(["--quick", "--steps", "200", "--hidden", "4,4", "--delay", "0.05",
+                 "--out", str(tmp_path), "--live"])
+    url = demo.wait_for("live view: ").split()[2]
+    end = time.monotonic() + 30
+    while time.monotonic() < end:  # interrupt in the middle of training, not before it
+        with urllib.request.urlopen(url + "api/state", timeout=5) as resp:
+            if (json.load(resp)["step"] or 0) >= 5:
+                break
+        time.sleep(0.05)
+    code, out, err = demo.interrupt()
+    done = _assert_stopped(code, out, err, steps=200)
+    assert 5 <= done < 200
+    assert not list(tmp_path.glob("*.png")), "an interrupted run writes no pictures"
+    with pytest.raises(OSError):  # the server is gone with the process
+        urllib.request.urlopen(url + "api/state", timeout=2)
+
+
+def test_ctrl_c_while_the_live_view_lingers_says_stopped(tmp_path):
+    demo = Demo(["--quick", "--steps", "4", "--hidden", "4,4", "--delay", "0",
+                 "--out", str(tmp_path), "--live"])
+    demo.wait_for("the live view stays up")
+    code, out, err = demo.interrupt()
+    assert _assert_stopped(code, out, err, steps=4) == 4
+    assert sorted(p.name for p in tmp_path.glob("*.png")) == [
+        "moons_live_boundary.png", "moons_live_curve.png"]
