@@ -17,6 +17,7 @@ from __future__ import annotations
 import builtins
 import io
 import math
+import os
 import re
 import subprocess
 import sys
@@ -139,3 +140,20 @@ def test_cli_arithmetic_quoted_in_prose_is_printed():
     for quote in quotes:
         assert any(quote in s for s in lines), (
             f"README quotes {quote!r}; step printed:\n{run.stdout}")
+
+
+SPIRAL_QUOTE = re.compile(r"SGD (\d\.\d{4}), SGD with momentum and decay (\d\.\d{4}), "
+                          r"Adagrad (\d\.\d{4}), RMSprop (\d\.\d{4}), Adam (\d\.\d{4})")
+
+
+def test_spiral_losses_quoted_are_printed(tmp_path):
+    text = " ".join(README.read_text(encoding="utf-8").split())
+    quoted = SPIRAL_QUOTE.search(text)
+    assert quoted, "README.md no longer quotes the spiral demo's five final losses"
+    run = subprocess.run([sys.executable, "-m", "demos.spiral", "--out", str(tmp_path)],
+                         capture_output=True, text=True, timeout=300, cwd=README.parent,
+                         env={**os.environ, "MPLBACKEND": "Agg"})
+    assert run.returncode == 0, run.stderr
+    printed = re.findall(r"loss (\d\.\d{4})", run.stdout)
+    assert printed == list(quoted.groups()), (
+        f"README quotes {quoted.groups()}; demos.spiral printed:\n{run.stdout}")
