@@ -12,7 +12,7 @@ import anywidget
 import traitlets
 
 from ..engine.value import Value
-from .html import stepper_parts
+from .html import front_js, stepper_parts
 from .names import Formatter
 from .page import front
 from .stepper import Frame, Walkthrough
@@ -27,7 +27,7 @@ class StepperWidget(anywidget.AnyWidget):
     The numbers are those of one ``root.backward()``; no ``.data`` or ``.grad`` changes.
     """
 
-    _esm = traitlets.Unicode(front("stepper.js") + front("widget.js")).tag(sync=True)
+    _esm = traitlets.Unicode(front_js() + front("widget.js")).tag(sync=True)
     _css = traitlets.Unicode(front("stepper.css")).tag(sync=True)
     _body = traitlets.Unicode("").tag(sync=True)
     _data = traitlets.Dict().tag(sync=True)
