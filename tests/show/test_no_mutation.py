@@ -10,6 +10,7 @@ from conftest import need_dot
 
 import tinygrad_value as tv
 from tinygrad_value.show.cli import main
+from tinygrad_value.show.nudge import nudge
 
 
 def neuron():
@@ -38,6 +39,9 @@ def test_every_viewer_after_backward_leaves_every_number_as_it_was(tmp_path):
     tv.render_graph(o, tmp_path / "g.svg")
     tv.walkthrough(o)
     tv.backprop_html(o, tmp_path / "page.html")
+    tv.backprop_html(o, tmp_path / "quiz.html", quiz=True)
+    tv.backprop_html(o, tmp_path / "quiz.html", quiz=tv.Quiz(o, kind="local"))
+    nudge(o, x1, 0.1)
     list(tv.backprop_steps(o, inplace=False))
     o._repr_svg_()
     assert numbers(o) == before
@@ -49,6 +53,9 @@ def test_viewers_on_a_fresh_graph_leave_grads_at_zero(tmp_path):
     o = neuron()
     before = numbers(o)
     tv.backprop_html(o, tmp_path / "page.html")
+    tv.backprop_html(o, tmp_path / "quiz.html", quiz=True)
+    x1 = next(v for v in tv.topo_order(o) if v.label == "x1")
+    nudge(o, x1, 0.5)
     tv.walkthrough(o)
     assert numbers(o) == before and all(g == 0.0 for _, g in before)
 

@@ -7,7 +7,7 @@
 function tvMountQuiz(root, Q, stepper, opts) {
   "use strict";
   function q(id) { return root.querySelector("#" + id); }
-  var input = q("tv-quiz-answer"), feedback = q("tv-quiz-feedback");
+  var input = q("tv-quiz-answer"), feedback = q("tv-quiz-feedback"), reveal = q("tv-quiz-reveal");
   var qs = Q.questions, cur = 0, tries = [], first = [], found = {};
   if (Q.root_shown !== undefined) { found[Q.root] = Q.root_shown; }
   var byId = {};
@@ -64,7 +64,7 @@ function tvMountQuiz(root, Q, stepper, opts) {
     var item = qs[cur], done = cur >= qs.length;
     q("tv-quiz-counter").textContent = done ? "" : "Question " + (cur + 1) + " of " + qs.length;
     q("tv-quiz-prompt").textContent = done ? "No more questions." : item.prompt;
-    feedback.textContent = "";
+    feedback.textContent = reveal.textContent = "";
     feedback.className = "";
     input.value = "";
     input.disabled = q("tv-quiz-check").disabled = q("tv-quiz-hint").disabled = done;
@@ -86,13 +86,9 @@ function tvMountQuiz(root, Q, stepper, opts) {
     var correct = close(a, item.expected);
     if (first[cur] === undefined) { first[cur] = correct; }
     tries[cur] = (tries[cur] || 0) + 1;
-    if (correct) {
-      say(item.right, "tv-right");
-    } else if (tries[cur] > 1) {  // as the terminal quiz: one retry, then the answer
-      say(diagnose(item, a) + " " + item.reveal, "tv-wrong");
-    } else {
-      say(diagnose(item, a), "tv-wrong");
-    }
+    say(correct ? item.right : diagnose(item, a), correct ? "tv-right" : "tv-wrong");
+    if (!correct && tries[cur] > 1) { reveal.textContent = item.reveal; }  // as the terminal:
+    // one retry, then the answer
     if ((correct || tries[cur] > 1) && !item.child) {
       found[item.node] = item.shown;
       stepper.overlay("grad", found);
