@@ -31,9 +31,14 @@ __version__ = "0.1.0"
 
 
 def __getattr__(name: str):
-    # tv.StepperWidget imports anywidget (and the notebook machinery) only when first used
+    # tv.StepperWidget and tv.QuizWidget import anywidget (and the notebook machinery) only
+    # when first used
     if name == "StepperWidget":
         from .show.widget import StepperWidget
 
         return StepperWidget
+    if name == "QuizWidget":
+        from .show.quiz_widget import QuizWidget
+
+        return QuizWidget
     raise AttributeError(f"module 'tinygrad_value' has no attribute {name!r}")

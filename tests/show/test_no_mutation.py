@@ -6,7 +6,7 @@ import io
 from contextlib import redirect_stdout
 
 import pytest
-from conftest import need_dot
+from conftest import need_dot, need_module
 
 import tinygrad_value as tv
 from tinygrad_value.show.cli import main
@@ -79,3 +79,18 @@ def test_the_cli_step_command_prints_backward_numbers():
     with redirect_stdout(out):
         assert main(["step", "--all", "x=2.0; y=x*x"]) == 0
     assert "dL/dx = 4.0000" in out.getvalue()
+
+
+def test_the_widgets_nudging_and_quizzing_leave_every_number_as_it_was():
+    need_dot()
+    need_module("anywidget", "REQUIRE_BROWSER")
+    o = neuron()
+    o.backward()
+    before = numbers(o)
+    w = tv.StepperWidget(o)
+    for leaf in ("x1", "w1", "b"):
+        w.nudge(leaf, 0.1)
+    quiz = tv.QuizWidget(o, upstream=2.0)
+    quiz.answer(1.0)
+    quiz.answers = quiz.answers + [[1, "0.5"]]
+    assert numbers(o) == before

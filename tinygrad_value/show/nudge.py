@@ -20,7 +20,7 @@ from .stepper import Walkthrough
 DEFAULT_H = (1.0, 0.1, 0.01, 0.001)
 
 
-@dataclass
+@dataclass(repr=False)
 class Nudge:
     """One nudge of ``leaf`` by ``h``: the new value of every node downstream (``values``, the
     leaf included), ΔL, the guess grad·h and their ratio (None when grad·h is 0), or ``error``
@@ -42,6 +42,14 @@ class Nudge:
         if self.delta is None or self.guess == 0:
             return None
         return self.delta / self.guess
+
+    def __repr__(self) -> str:
+        leaf = self.leaf.label or "leaf"
+        if self.error:
+            return f"Nudge({leaf} + {self.h:g}: {self.error})"
+        ratio = "undefined (grad·h = 0)" if self.ratio is None else f"{self.ratio:.6f}"
+        return (f"Nudge({leaf} + {self.h:g}: ΔL = {self.delta:.6g}, grad·h = {self.guess:.6g}, "
+                f"ratio {ratio})")
 
 
 def downstream(order: list[Value], leaf: Value) -> list[Value]:
