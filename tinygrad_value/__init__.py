@@ -16,6 +16,7 @@ from .engine.value import Value, dot, is_grad_enabled, no_grad, sum
 from .show.bughunt import bug_hunt
 from .show.expr import ExprError
 from .show.html import BackpropPage, backprop_html
+from .show.nudge import Nudge, nudge
 from .show.quiz import Feedback, Question, Quiz
 from .show.stepper import Step, backprop_steps, forward_steps, walkthrough
 from .show.viz import GraphTooLarge, GraphvizNotFound, draw_dot, render_graph
@@ -26,14 +27,19 @@ __all__ = ["Value", "sum", "dot", "no_grad", "is_grad_enabled", "gradcheck", "Gr
            "draw_dot", "render_graph", "GraphTooLarge", "GraphvizNotFound",
            "backprop_steps", "forward_steps", "walkthrough", "Step",
            "backprop_html", "BackpropPage", "ExprError",
-           "Quiz", "Question", "Feedback", "custom_op", "bug_hunt"]
+           "Quiz", "Question", "Feedback", "custom_op", "bug_hunt", "nudge", "Nudge"]
 __version__ = "0.1.0"
 
 
 def __getattr__(name: str):
-    # tv.StepperWidget imports anywidget (and the notebook machinery) only when first used
+    # tv.StepperWidget and tv.QuizWidget import anywidget (and the notebook machinery) only
+    # when first used
     if name == "StepperWidget":
         from .show.widget import StepperWidget
 
         return StepperWidget
+    if name == "QuizWidget":
+        from .show.quiz_widget import QuizWidget
+
+        return QuizWidget
     raise AttributeError(f"module 'tinygrad_value' has no attribute {name!r}")

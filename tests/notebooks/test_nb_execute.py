@@ -1,7 +1,7 @@
 """Every chapter of the course runs top to bottom in a fresh kernel (nbclient), as a learner would.
 
 The kernel is this interpreter (a kernelspec written into a temp dir), the working directory a temp
-copy's, and TV_COURSE_QUICK=1 asks the chapters for their small-data runs, so all twelve finish in
+copy's, and TV_COURSE_QUICK=1 asks the chapters for their small-data runs, so all thirteen finish in
 a few minutes on two cores. A chapter's own asserts are its claims: a failing one fails here.
 """
 

@@ -6,10 +6,11 @@ import io
 from contextlib import redirect_stdout
 
 import pytest
-from conftest import need_dot
+from conftest import need_dot, need_module
 
 import tinygrad_value as tv
 from tinygrad_value.show.cli import main
+from tinygrad_value.show.nudge import nudge
 
 
 def neuron():
@@ -38,6 +39,9 @@ def test_every_viewer_after_backward_leaves_every_number_as_it_was(tmp_path):
     tv.render_graph(o, tmp_path / "g.svg")
     tv.walkthrough(o)
     tv.backprop_html(o, tmp_path / "page.html")
+    tv.backprop_html(o, tmp_path / "quiz.html", quiz=True)
+    tv.backprop_html(o, tmp_path / "quiz.html", quiz=tv.Quiz(o, kind="local"))
+    nudge(o, x1, 0.1)
     list(tv.backprop_steps(o, inplace=False))
     o._repr_svg_()
     assert numbers(o) == before
@@ -49,6 +53,9 @@ def test_viewers_on_a_fresh_graph_leave_grads_at_zero(tmp_path):
     o = neuron()
     before = numbers(o)
     tv.backprop_html(o, tmp_path / "page.html")
+    tv.backprop_html(o, tmp_path / "quiz.html", quiz=True)
+    x1 = next(v for v in tv.topo_order(o) if v.label == "x1")
+    nudge(o, x1, 0.5)
     tv.walkthrough(o)
     assert numbers(o) == before and all(g == 0.0 for _, g in before)
 
@@ -72,3 +79,18 @@ def test_the_cli_step_command_prints_backward_numbers():
     with redirect_stdout(out):
         assert main(["step", "--all", "x=2.0; y=x*x"]) == 0
     assert "dL/dx = 4.0000" in out.getvalue()
+
+
+def test_the_widgets_nudging_and_quizzing_leave_every_number_as_it_was():
+    need_dot()
+    need_module("anywidget", "REQUIRE_BROWSER")
+    o = neuron()
+    o.backward()
+    before = numbers(o)
+    w = tv.StepperWidget(o)
+    for leaf in ("x1", "w1", "b"):
+        w.nudge(leaf, 0.1)
+    quiz = tv.QuizWidget(o, upstream=2.0)
+    quiz.answer(1.0)
+    quiz.answers = quiz.answers + [[1, "0.5"]]
+    assert numbers(o) == before

@@ -6,6 +6,12 @@ the notebook widget shares); no network, no server. Prev/Next, the arrow keys an
 through the frames of ``stepper.walkthrough``; the current node is highlighted and its chain-rule
 arithmetic shown; gradients appear as they are computed; clicking a node shows its gradient as
 the sum of its contributions (or says it is not computed yet).
+
+Two ways of doing rather than watching, both with every number computed in Python: a nudge
+panel (pick a leaf and a step h: the graph shows the nudged forward pass, the panel ΔL beside
+grad·h; ``nudge.py``), and, with ``quiz=True`` (or a ``Quiz``), a quiz mode that shows the
+forward pass and asks the quiz's questions, checking the learner's numbers in the page against
+the expected values and diagnoses of ``quiz_page.py``.
 """
 
 from __future__ import annotations
@@ -18,7 +24,10 @@ from typing import NamedTuple
 
 from ..engine.value import Value
 from .names import Formatter, shown_name
+from .nudge import DEFAULT_H, nudge_data
 from .page import fill, front, json_for_script, write_page
+from .quiz import Quiz
+from .quiz_page import quiz_data
 from .stepper import Walkthrough, chain_rule_line, forward_line
 from .viz import DEFAULT_MAX_NODES, check_root, draw_dot, node_kind, pipe
 
@@ -132,25 +141,64 @@ def _svg(root: Value, w: Walkthrough, rankdir: str, decimals: int, fmt: Formatte
     return re.sub(r"<!--.*?-->\n?", "", svg, flags=re.DOTALL)  # graphviz's comments: noise
 
 
+def _quiz_quiet(data: dict, w: Walkthrough) -> dict:
+    """The page data with the backward pass taken out, so the quiz's answers are not on show:
+    the frames stop after the forward pass (where the page starts), nodes keep no gradients."""
+    forward_end = len(w.forward)  # frames: start, one per forward step, then the backward
+    data["frames"] = data["frames"][:forward_end + 1]
+    data["start"] = forward_end
+    for n in data["nodes"]:
+        n.update(grad="?", grad_value=None, sum="", contribs=[])
+    return data
+
+
 def stepper_parts(root: Value, title: str | None = None, source: str | None = None,
                   decimals: int = 4, fmt: Formatter = None, rankdir: str = "LR",
-                  max_nodes: int = DEFAULT_MAX_NODES) -> StepperParts:
-    """The stepper's markup and data for root's graph; changes no ``.data`` or ``.grad``."""
+                  max_nodes: int = DEFAULT_MAX_NODES, quiz: "bool | Quiz" = False,
+                  nudges=DEFAULT_H) -> StepperParts:
+    """The stepper's markup and data for root's graph; changes no ``.data`` or ``.grad``.
+
+    ``nudges``: the step sizes h the nudge panel offers for each leaf (``None`` or ``()``: no
+    panel). ``quiz``: ``True`` (a ``Quiz(root)``) or a ``Quiz`` of root's graph puts the page in
+    quiz mode: the forward pass only, the quiz panel, and no nudges (they would give answers).
+    """
     check_root(root, "backprop_html")
+    if quiz is True:
+        quiz = Quiz(root)
+    elif quiz is not False and quiz is not None:
+        if not isinstance(quiz, Quiz):
+            raise TypeError(f"quiz must be True, False or a tv.Quiz of this graph, got "
+                            f"{type(quiz).__name__}")
+        if quiz.root is not root:
+            raise ValueError("this Quiz was made for another graph: pass tv.Quiz(root, ...) "
+                             "of the root you are drawing, or quiz=True")
+    else:
+        quiz = None
     w = Walkthrough(root, fmt, decimals)
+    data = _page_data(w)
+    panels = []
+    if quiz is not None:
+        data = _quiz_quiet(data, w)
+        data["quiz"] = quiz_data(quiz, w.ids)
+        panels.append(front("quiz.html"))
+    elif nudges:
+        data["nudges"] = nudge_data(w, nudges)
+        panels.append(front("nudge.html"))
     svg = _svg(root, w, rankdir, decimals, fmt, max_nodes)
     body = fill(front("stepper.html"),
-                title=_html.escape(title or "Backprop, step by step"),
+                title=_html.escape(title or ("Backprop quiz" if quiz else
+                                             "Backprop, step by step")),
                 source=_html.escape(source or f"L = {w.names[root]}, {len(w.order)} values"),
-                last=str(len(w.frames) - 1), svg=svg,
+                last=str(len(data["frames"]) - 1), svg=svg, panels="\n".join(panels),
                 legend=legend({node_kind(v, root) for v in w.order}))
-    return StepperParts(body, _page_data(w), w)
+    return StepperParts(body, data, w)
 
 
 def backprop_html(root: Value, path: str | Path | None = None, title: str | None = None,
                   source: str | None = None, decimals: int = 4, fmt: Formatter = None,
                   rankdir: str = "LR", max_nodes: int = DEFAULT_MAX_NODES,
-                  level: str = "value") -> BackpropPage:
+                  level: str = "value", quiz: "bool | Quiz" = False,
+                  nudges=DEFAULT_H) -> BackpropPage:
     """Write (when ``path`` is given) and return the stepper page for root's graph.
 
     Shows the numbers of one ``root.backward()`` without running it on the graph: no ``.data``
@@ -158,6 +206,10 @@ def backprop_html(root: Value, path: str | Path | None = None, title: str | None
     Needs graphviz's ``dot`` for the SVG. ``level="neuron"`` writes the network page instead
     (``show.neuron_page``: one box per neuron of an ``nn`` model, a click shows that neuron's
     scalar graph; it reads the grads already in the graph).
+
+    ``nudges`` (step sizes, default 1, 0.1, 0.01, 0.001; ``None`` for none) adds the nudge
+    panel; ``quiz=True`` or ``quiz=tv.Quiz(root, ...)`` writes the quiz page instead of the
+    walkthrough (see ``stepper_parts``).
     """
     if level == "neuron":
         from .neuron_page import network_html
@@ -165,9 +217,14 @@ def backprop_html(root: Value, path: str | Path | None = None, title: str | None
         return network_html(root, path, title=title, decimals=decimals, fmt=fmt, rankdir=rankdir)
     if level != "value":
         raise ValueError(f"level must be 'value' or 'neuron', got {level!r}")
-    parts = stepper_parts(root, title, source, decimals, fmt, rankdir, max_nodes)
+    parts = stepper_parts(root, title, source, decimals, fmt, rankdir, max_nodes, quiz, nudges)
     page = fill(front("page.html"), title=_html.escape(title or "Backprop, step by step"),
                 css=front("stepper.css"), body=parts.body,
-                data=json_for_script(parts.data, ensure_ascii=False), js=front("stepper.js"))
+                data=json_for_script(parts.data, ensure_ascii=False), js=front_js())
     out = write_page(path, page) if path is not None else None
-    return BackpropPage(page, out, len(parts.walkthrough.frames))
+    return BackpropPage(page, out, len(parts.data["frames"]))
+
+
+def front_js() -> str:
+    """The stepper's script with its panels' (nudges, quiz): one copy for page and widget."""
+    return front("stepper.js") + front("nudge.js") + front("quiz.js")

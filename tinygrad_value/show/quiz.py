@@ -29,6 +29,19 @@ class Feedback(NamedTuple):
     message: str
 
 
+class Diagnosis(NamedTuple):
+    """A usual mistake: the number it gives and the sentence naming it (``{answer}`` stands
+    for the learner's number). Of several diagnoses in one ``group``, only the first that
+    matches is said."""
+
+    value: float
+    text: str
+    group: Optional[str] = None
+
+
+UNKNOWN = "Not quite: {answer} is not {what}. Ask for a hint."
+
+
 def close(answer: float, expected: float) -> bool:
     """Within 1e-3 relative or 1e-4 absolute."""
     return abs(answer - expected) <= max(ABS_TOL, REL_TOL * abs(expected))
@@ -184,8 +197,10 @@ class Quiz:
         uses = " + ".join(parts) if parts else "0 (it does not reach L)"
         return f"dL/d{names[q.node]} is the sum over its uses of upstream × local: {uses}."
 
-    def _diagnose(self, q: Question, answer: float) -> str:
-        """Name the usual mistakes the answer matches (several, when it matches several)."""
+    def diagnoses(self, q: Question) -> List[Diagnosis]:
+        """The usual mistakes for q, each as the wrong number it would give and the sentence
+        that names it. Only mistakes that give a number other than the right one are listed, so
+        an answer near ``value`` is that mistake. The page's quiz mode reads this same list."""
         e, g, names = q.expected, self.upstream, self.names
         what = q._what()
         found = []
@@ -193,25 +208,37 @@ class Quiz:
             received = self.received[q.node]
             if len(received) == 1:
                 parent, local, _ = received[0]
-                if close(answer, local) and not close(e, local):
-                    found.append(f"{answer:g} is the local derivative ∂{names[parent]}/"
-                                 f"∂{names[q.node]}; multiply it by the upstream gradient "
-                                 f"dL/d{names[parent]} to get {what}")
-            if close(answer, e / g) and not close(e, e / g):
-                found.append(f"that is d{names[self.root]}/d{names[q.node]}: the upstream "
-                             f"factor is forgotten (L = {g:g}·{names[self.root]}, so multiply "
-                             f"by {g:g})")
+                if not close(e, local):
+                    found.append(Diagnosis(
+                        local, f"{{answer}} is the local derivative ∂{names[parent]}/"
+                        f"∂{names[q.node]}; multiply it by the upstream gradient "
+                        f"dL/d{names[parent]} to get {what}"))
+            if not close(e, e / g):
+                found.append(Diagnosis(
+                    e / g, f"that is d{names[self.root]}/d{names[q.node]}: the upstream factor "
+                    f"is forgotten (L = {g:g}·{names[self.root]}, so multiply by {g:g})"))
             if len(received) > 1:
                 for parent, _, amount in received:
-                    if close(answer, e - amount) and not close(amount, 0.0):
-                        found.append(f"{names[q.node]} is used {len(received)} times and the "
-                                     f"gradients from every use add up; one contribution "
-                                     f"through {names[parent]} ({amount:.4g}) is missing")
-                        break
-        if close(answer, -e) and not close(e, 0.0):
-            found.append(f"the sign is flipped: {what} has the opposite sign")
+                    if not close(amount, 0.0):
+                        found.append(Diagnosis(
+                            e - amount, f"{names[q.node]} is used {len(received)} times and "
+                            f"the gradients from every use add up; one contribution through "
+                            f"{names[parent]} ({amount:.4g}) is missing", group="missing"))
+        if not close(e, 0.0):
+            found.append(Diagnosis(-e, f"the sign is flipped: {what} has the opposite sign"))
+        return found
+
+    def _diagnose(self, q: Question, answer: float) -> str:
+        """Name the usual mistakes the answer matches (several, when it matches several; of the
+        missing contributions, the first that matches)."""
+        found, groups = [], set()
+        for d in self.diagnoses(q):
+            if close(answer, d.value) and (d.group is None or d.group not in groups):
+                found.append(d.text.replace("{answer}", f"{answer:g}"))
+                if d.group is not None:
+                    groups.add(d.group)
         if not found:
-            return f"Not quite: {answer:g} is not {what}. Ask for a hint."
+            return UNKNOWN.format(answer=f"{answer:g}", what=q._what())
         return "Not quite: " + "; or ".join(found) + "."
 
 

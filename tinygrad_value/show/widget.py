@@ -3,7 +3,10 @@
 An ``anywidget.AnyWidget`` (JupyterLab, Notebook 7, VS Code, Colab, marimo) whose front-end is
 the page's own: ``front/stepper.js`` and ``front/stepper.css``, with ``front/widget.js`` as glue.
 ``w.step`` is the frame shown: set it in Python and the view moves; click Next (or press an arrow
-key in the cell) and ``w.step`` follows. Imported only when ``tv.StepperWidget`` is first used.
+key in the cell) and ``w.step`` follows. ``w.nudge_leaf`` / ``w.nudge_h`` are the nudge on show
+(a leaf's name and one of the offered h; ``w.nudged`` is that nudge worked out in Python), synced
+both ways too. ``tv.QuizWidget`` (``quiz_widget.py``) is the quiz mode of the same widget.
+Imported only when ``tv.StepperWidget`` or ``tv.QuizWidget`` is first used.
 """
 
 from __future__ import annotations
@@ -12,8 +15,9 @@ import anywidget
 import traitlets
 
 from ..engine.value import Value
-from .html import stepper_parts
+from .html import front_js, stepper_parts
 from .names import Formatter
+from .nudge import DEFAULT_H, Nudge, nudge
 from .page import front
 from .stepper import Frame, Walkthrough
 from .viz import DEFAULT_MAX_NODES
@@ -27,21 +31,61 @@ class StepperWidget(anywidget.AnyWidget):
     The numbers are those of one ``root.backward()``; no ``.data`` or ``.grad`` changes.
     """
 
-    _esm = traitlets.Unicode(front("stepper.js") + front("widget.js")).tag(sync=True)
+    _esm = traitlets.Unicode(front_js() + front("widget.js")).tag(sync=True)
     _css = traitlets.Unicode(front("stepper.css")).tag(sync=True)
     _body = traitlets.Unicode("").tag(sync=True)
     _data = traitlets.Dict().tag(sync=True)
     step = traitlets.Int(0).tag(sync=True)
     frames = traitlets.Int(1).tag(sync=True)
+    nudge_leaf = traitlets.Unicode("").tag(sync=True)  # "" = no nudge
+    nudge_h = traitlets.Float(0.0).tag(sync=True)
 
     def __init__(self, root: Value, title: str | None = None, decimals: int = 4,
                  fmt: Formatter = None, rankdir: str = "LR",
-                 max_nodes: int = DEFAULT_MAX_NODES, step: int = 0, **kwargs) -> None:
-        parts = stepper_parts(root, title, None, decimals, fmt, rankdir, max_nodes)
+                 max_nodes: int = DEFAULT_MAX_NODES, step: int = 0, nudges=DEFAULT_H,
+                 **kwargs) -> None:
+        quiz = kwargs.pop("_quiz", False)  # QuizWidget's way in; learners use tv.QuizWidget
+        parts = stepper_parts(root, title, None, decimals, fmt, rankdir, max_nodes, quiz, nudges)
         self.walkthrough: Walkthrough = parts.walkthrough
-        n = len(parts.walkthrough.frames)
+        n = len(parts.data["frames"])
         super().__init__(_body=parts.body, _data=parts.data, frames=n, **kwargs)
-        self.step = step
+        self.step = parts.data.get("start", step) if quiz else step
+
+    @traitlets.validate("nudge_leaf")
+    def _check_nudge_leaf(self, proposal) -> str:
+        name = proposal["value"]
+        leaves = [leaf["name"] for leaf in self._data.get("nudges", {}).get("leaves", [])]
+        if name and name not in leaves:
+            raise traitlets.TraitError(f"nudge_leaf must be the name of a leaf of this graph "
+                                       f"({', '.join(leaves) or 'none offered'}) or '' for no "
+                                       f"nudge, got {name!r}")
+        return name
+
+    @traitlets.validate("nudge_h")
+    def _check_nudge_h(self, proposal) -> float:
+        h = proposal["value"]
+        leaves = self._data.get("nudges", {}).get("leaves", [])
+        offered = [e["h_value"] for e in leaves[0]["nudges"]] if leaves else []
+        if h != 0.0 and h not in offered:
+            raise traitlets.TraitError(f"nudge_h must be one of the offered step sizes "
+                                       f"{offered} (pass nudges=(...) to offer others), got {h!r}")
+        return h
+
+    def nudge(self, leaf: str, h: float) -> Nudge:
+        """Show leaf ``leaf`` (its name) nudged by ``h``; returns the nudge, from Python."""
+        with self.hold_sync():
+            self.nudge_h = float(h)
+            self.nudge_leaf = leaf
+        return self.nudged
+
+    @property
+    def nudged(self) -> Nudge | None:
+        """The nudge on show, worked out in Python (no ``.data``/``.grad`` changes), or None."""
+        if not self.nudge_leaf or not self.nudge_h:
+            return None
+        w = self.walkthrough
+        leaf = next(v for v in w.order if w.names[v] == self.nudge_leaf)
+        return nudge(w.root, leaf, self.nudge_h, w.grads[leaf], w.order)
 
     @traitlets.validate("step")
     def _check_step(self, proposal) -> int:

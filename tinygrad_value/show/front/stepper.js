@@ -4,7 +4,10 @@
 // document. It only ever sets textContent, never innerHTML: labels from users stay text.
 // opts.keys: where arrow keys are heard (the page: document; a widget: its own element);
 // opts.mirror: an element that also gets data-frame/data-current; opts.onStep(k): called when
-// the learner moves to frame k. Returns { show, select, current, frames, nodes }.
+// the learner moves to frame k; opts.start: the first frame (else D.start, else 0). When D has
+// `nudges` or `quiz` (made in Python: nudge.py, quiz_page.py), their panels are mounted too
+// (nudge.js, quiz.js, concatenated after this file). Returns { show, select, current, frames,
+// nodes, overlay, nudges, quiz }.
 function tvMountStepper(root, D, opts) {
   "use strict";
   opts = opts || {};
@@ -14,6 +17,9 @@ function tvMountStepper(root, D, opts) {
   var slider = q("tv-slider"), prevBtn = q("tv-prev"), nextBtn = q("tv-next");
   var graphBox = q("tv-graph"), zoomBtn = q("tv-zoom");
   var cur = 0, selected = null, natural = false;
+  // numbers shown on top of the frame's own: overlays.data (a nudged forward pass) and
+  // overlays.grad (gradients the learner has found in the quiz), {node id: text} each
+  var overlays = { data: {}, grad: {} };
 
   function lastText(g, prefix) {  // the record field whose text starts with prefix
     var found = null, texts = g.getElementsByTagName("text");
@@ -61,8 +67,16 @@ function tvMountStepper(root, D, opts) {
     nodes.forEach(function (n) {
       if (!n.g) { return; }
       var known = has(s.data, n.id), hasGrad = has(s.grads, n.id);
-      if (n.dataText) { n.dataText.textContent = "data " + (known ? s.data[n.id] : "?"); }
-      if (n.gradText) { n.gradText.textContent = "grad " + (hasGrad ? s.grads[n.id] : "?"); }
+      var nudged = has(overlays.data, n.id), found = has(overlays.grad, n.id);
+      if (nudged) { known = true; }
+      if (n.dataText) {
+        n.dataText.textContent = "data " + (nudged ? overlays.data[n.id] : known ? s.data[n.id] : "?");
+      }
+      if (n.gradText) {
+        n.gradText.textContent = "grad " + (found ? overlays.grad[n.id] : hasGrad ? s.grads[n.id] : "?");
+      }
+      n.g.classList.toggle("tv-nudged", nudged);
+      n.g.classList.toggle("tv-found", found);
       n.g.classList.toggle("tv-pending", !known);
       n.g.classList.toggle("tv-current", n.id === f.node);
       n.g.classList.toggle("tv-target", !!targets[n.id]);
@@ -112,7 +126,9 @@ function tvMountStepper(root, D, opts) {
     var dL = "dL/d" + n.name;
     line(has(s.data, id) ? n.formula : n.definition + "   (value not yet computed)");
     var done = n.contribs.filter(function (c) { return c.frame <= cur; });
-    if (!has(s.grads, id)) {
+    if (D.quiz && !has(s.grads, id)) {
+      line(dL + " = ?   (the quiz asks for it)", "tv-future");
+    } else if (!has(s.grads, id)) {
       var when = n.contribs.length ? n.contribs[0].frame : D.seed;
       line(dL + " = ? (not yet: the backward pass reaches it at step " + when + ")", "tv-future");
     } else if (id === D.root || done.length === n.contribs.length) {
@@ -156,8 +172,13 @@ function tvMountStepper(root, D, opts) {
     else { return; }
     e.preventDefault();
   });
+  // Replace one overlay ("data" or "grad") with {node id: text} and redraw.
+  function overlay(kind, map) { overlays[kind] = map || {}; show(cur, true); }
   cur = -1;
-  show(opts.start || 0, true);
-  return { show: show, select: select, frames: frames, nodes: nodes,
-           current: function () { return cur; } };
+  show(opts.start !== undefined ? opts.start : (D.start || 0), true);
+  var api = { show: show, select: select, frames: frames, nodes: nodes, overlay: overlay,
+              current: function () { return cur; } };
+  if (D.nudges) { api.nudges = tvMountNudges(root, D.nudges, api, opts); }
+  if (D.quiz) { api.quiz = tvMountQuiz(root, D.quiz, api, opts); }
+  return api;
 }
