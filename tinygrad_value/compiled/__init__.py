@@ -15,14 +15,18 @@ if TYPE_CHECKING:  # pragma: no cover
     from .replay import Program
 
 
-def compile(root: Value) -> Program:  # noqa: A001 - tv.compile is the public name
+def compile(root: Value, seed=None) -> Program:  # noqa: A001 - tv.compile is the public name
     """Flatten ``root``'s graph once and return a program that replays it.
 
     Calling the program re-reads every leaf's ``.data``, recomputes forward and backward, *adds*
     into leaf ``.grad`` exactly as ``root.backward()`` would and returns root's new value;
     ``prog.value(node)`` / ``prog.grad(node)`` read any node afterwards. Interior Values keep
     their eager ``.data`` and ``.grad``. A replay that leaves an op's domain (log of a leaf that
-    became negative, ...) raises the eager engine's ``ValueError``.
+    became negative, ...) raises the eager engine's ``ValueError``. Data-dependent ops (``max``,
+    ``clamp_min``/``clamp_max``, ``relu``, ``abs``) take the branch each replay's data calls
+    for, and ops that draw (``dropout_mask``) draw afresh at every replay from the program's
+    own NumPy generator: ``seed`` fixes it (``prog.manual_seed(s)`` restarts it), and ``None``
+    takes a seed from Python's ``random``, so ``random.seed(s)`` reproduces a whole run.
 
         prog = tv.compile(loss)
         for step in range(100):
@@ -32,4 +36,4 @@ def compile(root: Value) -> Program:  # noqa: A001 - tv.compile is the public na
     """
     from .replay import Program
 
-    return Program(root)
+    return Program(root, seed=seed)

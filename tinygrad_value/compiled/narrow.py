@@ -63,7 +63,7 @@ def forward(prog, recipe) -> None:
         b = V.item(ib)
         prog._WB[w] = b
     args = fn.operands(a, b, k)
-    out = fn.forward(sm, *args)
+    out = fn.forward(sm, *args, prog._rng.random()) if fn.draws else fn.forward(sm, *args)
     if fn.check is not None and not math.isfinite(out):
         problem = fn.check(*args)
         if problem:

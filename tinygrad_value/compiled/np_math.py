@@ -28,3 +28,9 @@ def sigmoid(a):
     """1 / (1 + e⁻ᵃ) elementwise, as ``scalar_math.sigmoid`` computes it: exp only of -|a|."""
     e = np.exp(-np.abs(a))
     return np.where(a >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def uniform(rng, n: int):
+    """``n`` draws in [0, 1) (float64) from the NumPy generator ``rng``, for a level of nodes of
+    an op that draws (``Op.draws``); each compiled program owns its generator."""
+    return rng.random(n, dtype=np.float64)

@@ -17,6 +17,7 @@ program for their value or gradient instead.
 from __future__ import annotations
 
 import operator
+import random
 
 import numpy as np
 
@@ -35,7 +36,7 @@ _data = operator.attrgetter("data")
 class Program:
     """A compiled replay of one graph; call it to recompute ``root`` and add leaf gradients."""
 
-    def __init__(self, root: Value, narrow_levels: bool = True) -> None:
+    def __init__(self, root: Value, narrow_levels: bool = True, seed=None) -> None:
         if not isinstance(root, Value):
             raise TypeError(f"tv.compile needs a Value, got {type(root).__name__}")
         with gc_paused():
@@ -54,10 +55,19 @@ class Program:
         nw = len(p["wa"])
         self._WA = np.zeros(nw)
         self._WB = np.zeros(nw)
+        self.manual_seed(seed)
         self._done = ""  # what the last completed call computed: "", "forward" or "backward"
         self._where: dict = {}  # folded node -> where its terms are (see _absorbed)
         # one-node levels run on floats (``narrow_levels=False``: everything vectorised, for tests)
         self._narrow = narrow.plan(p) if narrow_levels else [None] * len(p["steps"])
+
+    def manual_seed(self, seed=None) -> None:
+        """Restart the generator that ops which draw (dropout masks) use at every replay: the
+        same seed gives the same sequence of draws. ``None`` takes a seed from Python's
+        ``random``, so ``random.seed(s)`` before compiling reproduces a run."""
+        if seed is None:
+            seed = random.getrandbits(64)
+        self._rng = np.random.default_rng(seed)
 
     def __len__(self) -> int:
         """Number of nodes in the compiled graph."""
@@ -129,7 +139,10 @@ class Program:
                 np.take(V, wa[w0:w1], out=A, mode="clip")
                 if fn.arity == 2:
                     np.take(V, wb[w0:w1], out=B, mode="clip")
-                V[o0:o1] = fn.forward(xp, *fn.operands(A, B, wk[w0:w1]))
+                args = fn.operands(A, B, wk[w0:w1])
+                if fn.draws:  # a fresh draw per node and replay (dropout masks)
+                    args += (xp.uniform(self._rng, w1 - w0),)
+                V[o0:o1] = fn.forward(xp, *args)
                 if fn.check is not None and not np.isfinite(V[o0:o1]).all():
                     self._raise_domain_error(fn, o0, o1, w0)
 

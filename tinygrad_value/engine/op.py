@@ -50,6 +50,14 @@ class Op:
     domain: tuple = ()
     kinks: tuple = ()
     constants: tuple = ()
+    # For a kink that moves with the inputs (max at a = b, clamp at a = k): the operands'
+    # distance from it, ``kink_distance(a, b)`` or ``(a, k)``; tests keep it above 1e-3.
+    kink_distance: Optional[Callable] = None
+    # Set for an op whose forward draws random numbers (the dropout mask): ``forward`` then takes
+    # one more argument after the others, ``u``, a uniform draw in [0, 1) per node, made by the
+    # caller (the eager engine with ``scalar_math.uniform()``, the replay from its generator), so
+    # each run draws afresh. ``local`` gets no ``u``: the output must hold what it needs.
+    draws: bool = False
     parts: int = 1  # n-ary ops: how many equal-length lists the children are (dot: xs, ws)
 
     def __repr__(self) -> str:

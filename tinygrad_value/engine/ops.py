@@ -55,6 +55,12 @@ def _check_sqrt(a):
     return None
 
 
+def _check_dropout(a, k):
+    if not 0.0 <= k <= 1.0:
+        return f"dropout_mask(p={float(k)!r}): the drop probability p must be in [0, 1]"
+    return None
+
+
 # --- the table ---------------------------------------------------------------------------------
 # ``domain`` ranges keep tests inside the domain, away from kinks and overflow.
 
@@ -129,6 +135,43 @@ SQRT = register(Op("sqrt", "sqrt", 1, lambda xp, a: xp.sqrt(a),
 ABS = register(Op("abs", "abs", 1, lambda xp, a: xp.abs(a),
                   lambda xp, a, out: (xp.where(a > 0, 1.0, xp.where(a < 0, -1.0, 0.0)),),
                   method="abs", torch="torch.abs", domain=((-5, 5),), kinks=(0.0,)))
+# The larger of a and b, as torch.maximum: NaN in either gives NaN, a tie gives a (so
+# max(-0.0, 0.0) is -0.0). ∂/∂a = 1 where a wins, 0 where b wins, ½ each at a tie; at NaN both
+# get 1 (PyTorch's rule: the grad is halved only where a == b and zeroed only where one is
+# strictly smaller).
+MAX = register(Op(
+    "max", "max", 2,
+    lambda xp, a, b: xp.where((a < b) | (b != b), b, a),
+    lambda xp, a, b, out: (xp.where(a == b, 0.5, xp.where(a < b, 0.0, 1.0)),
+                           xp.where(a == b, 0.5, xp.where(a > b, 0.0, 1.0))),
+    template="{symbol}({0}, {1})", method="max", torch="torch.maximum",
+    domain=((-5, 5), (-5, 5)), kink_distance=lambda a, b: abs(a - b)))
+# max(a, k) for a constant k, as torch.clamp_min: NaN stays NaN; ∂/∂a = 1 where a >= k (1 on
+# the boundary, as PyTorch), else 0 (and 0 at NaN).
+CLAMP_MIN = register(Op(
+    "clamp_min", "clamp_min", 1,
+    lambda xp, a, k: xp.where(a < k, k, a),
+    lambda xp, a, k, out: (xp.where(a >= k, 1.0, 0.0),),
+    has_param=True, template="{symbol}({0}, {k})", method="clamp_min", torch="torch.clamp_min",
+    domain=((-5, 5),), constants=(-1.0, 0.0, 0.5, 2.0), kink_distance=lambda a, k: abs(a - k)))
+# min(a, k) for a constant k, as torch.clamp_max; ∂/∂a = 1 where a <= k (on the boundary too).
+CLAMP_MAX = register(Op(
+    "clamp_max", "clamp_max", 1,
+    lambda xp, a, k: xp.where(a > k, k, a),
+    lambda xp, a, k, out: (xp.where(a <= k, 1.0, 0.0),),
+    has_param=True, template="{symbol}({0}, {k})", method="clamp_max", torch="torch.clamp_max",
+    domain=((-5, 5),), constants=(-1.0, 0.0, 0.5, 2.0), kink_distance=lambda a, k: abs(a - k)))
+# Inverted dropout's mask for input a with drop probability k: 0 with probability k, else
+# 1/(1-k), drawn afresh by every forward (``draws``: u is uniform in [0, 1)). Dropout is
+# a · mask, an ordinary product, so the gradient is 0 where a unit was dropped. The mask does
+# not depend on a's value: ∂mask/∂a = 0.
+DROPOUT_MASK = register(Op(
+    "dropout_mask", "dropout_mask", 1,
+    lambda xp, a, k, u: xp.where(u < k, 0.0, xp.divide(1.0, 1.0 - k)),
+    lambda xp, a, k, out: (0.0,),
+    has_param=True, draws=True, constant_local=(0.0,), check=_check_dropout,
+    template="{symbol}({0}, {k})", method="dropout_mask", torch="torch.nn.functional.dropout",
+    domain=((-5, 5),), constants=(0.0, 0.25, 0.5, 1.0)))
 # x₀ + x₁ + …; ∂/∂xᵢ = 1
 SUM = register(Op("sum", "sum", -1, lambda xp, *xs: nary_sum(xs),
                   lambda xp, *args: (1.0,) * (len(args) - 1), linear=True,

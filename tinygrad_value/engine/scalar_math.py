@@ -10,6 +10,7 @@ Domain errors for users are raised by ``Value``'s methods *before* these are rea
 from __future__ import annotations
 
 import math
+import random
 
 inf = math.inf
 nan = math.nan
@@ -81,3 +82,9 @@ def sigmoid(a: float) -> float:
         return 1.0 / (1.0 + math.exp(-a))
     e = math.exp(a)
     return e / (1.0 + e)
+
+
+def uniform() -> float:
+    """One draw in [0, 1) for an op that draws (``Op.draws``), from Python's ``random`` module:
+    ``random.seed(s)`` makes the eager engine's draws (dropout masks) reproducible."""
+    return random.random()

@@ -16,11 +16,15 @@ from . import scalar_math as _sm
 from .ops import (
     ABS,
     ADD,
+    CLAMP_MAX,
+    CLAMP_MIN,
     DIV,
     DOT,
+    DROPOUT_MASK,
     EXP,
     LEAKY_RELU,
     LOG,
+    MAX,
     MUL,
     NEG,
     POW,
@@ -297,6 +301,41 @@ class Value:
 
     __abs__ = abs
 
+    def max(self, other) -> "Value":
+        """The larger of this and ``other`` (a Value or a number), as ``torch.maximum``: the
+        gradient goes to the larger one, half to each at a tie; NaN in either gives NaN."""
+        o = _lift(other)
+        if o is None:
+            raise TypeError(f"max needs a Value or a real number, got {type(other).__name__}")
+        return apply(MAX, (self, o))
+
+    def clamp_min(self, c: Number) -> "Value":
+        """max(x, c) for a number ``c``; gradient 1 where x >= c (the boundary included, as
+        ``torch.clamp``), else 0."""
+        return apply(CLAMP_MIN, (self,), _constant(c, "clamp_min", "x.max(v)"))
+
+    def clamp_max(self, c: Number) -> "Value":
+        """min(x, c) for a number ``c``; gradient 1 where x <= c, else 0."""
+        return apply(CLAMP_MAX, (self,), _constant(c, "clamp_max", "-(-x).max(-v)"))
+
+    def clamp(self, lo: Optional[Number] = None, hi: Optional[Number] = None) -> "Value":
+        """x limited to [lo, hi] (either may be None), as ``torch.clamp``: clamp_min then
+        clamp_max, so lo > hi gives hi; gradient 1 inside the closed interval, else 0."""
+        if lo is None and hi is None:
+            raise ValueError("clamp needs lo, hi or both, e.g. x.clamp(0.0, 1.0)")
+        out = self if lo is None else self.clamp_min(lo)
+        return out if hi is None else out.clamp_max(hi)
+
+    def dropout_mask(self, p: Number) -> "Value":
+        """A fresh inverted-dropout mask for this Value: 0 with probability ``p``, else
+        1/(1-p), drawn with Python's ``random`` (``random.seed`` reproduces it) and redrawn
+        by every compiled replay. Not differentiable in x (∂/∂x = 0)."""
+        return apply(DROPOUT_MASK, (self,), _constant(p, "dropout_mask"))
+
+    def dropout(self, p: Number) -> "Value":
+        """Inverted dropout, x · x.dropout_mask(p): 0 with probability p, else x/(1-p)."""
+        return self * self.dropout_mask(p)
+
     # --- plain-number views: not differentiable ----------------------------------------
     # Comparisons and float() read .data and record nothing (no gradient flows through them).
     # == and hash stay identity: Values are dict keys throughout the graph code.
@@ -357,6 +396,8 @@ def apply(fn: Op, children: tuple, k: Optional[float] = None) -> Value:
         problem = fn.check(*args)
         if problem:
             raise _domain_error(problem, *children)
+    if fn.draws:
+        args.append(_sm.uniform())
     data = fn.forward(_sm, *args)
     if _ANOMALY and data - data != 0:  # nan or ±inf
         from .anomaly import forward_anomaly
@@ -403,6 +444,14 @@ def _lift(x) -> Optional[Value]:
     if isinstance(x, Value):
         return x
     return None
+
+
+def _constant(c, op: str, instead: str = "") -> float:
+    """An op's constant as a float; TypeError naming the op for a Value or a non-number."""
+    if isinstance(c, Value) or not isinstance(c, _Real):
+        hint = f" (for a Value use {instead})" if instead and isinstance(c, Value) else ""
+        raise TypeError(f"{op} takes a number as its constant, got {type(c).__name__}{hint}")
+    return _to_float(c, f"{op}'s constant")
 
 
 def _number(x) -> Optional[float]:

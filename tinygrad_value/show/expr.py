@@ -24,11 +24,13 @@ from ..engine.value import Value, no_grad
 
 MAX_SOURCE = 20_000  # characters; the stepper is for graphs a person can read
 
-# Read from the op table, so a new op is in the language the day it is added: the unary ops
-# that Value has as methods (n.tanh() or tanh(n); neg and powc are written -x and x ** k), and
-# the n-ary ops, which are functions of a list (sum(a, b, c), dot([x1, x2], [w1, w2])).
+# Read from the op table, so a new op is in the language the day it is added: the one- and
+# two-input ops that Value has as methods under their own name (n.tanh() or tanh(n),
+# a.max(b) or max(a, b); neg and powc are written -x and x ** k), and the n-ary ops, which are
+# functions of a list (sum(a, b, c), dot([x1, x2], [w1, w2])). Ops that draw random numbers
+# (dropout masks) are left out: an expression means the same number every time it is read.
 METHODS = tuple(name for name, op in OPS.items()
-                if op.arity == 1 and callable(getattr(Value, name, None)))
+                if op.arity in (1, 2) and not op.draws and callable(getattr(Value, name, None)))
 NARY = {name: getattr(_value, name) for name, op in OPS.items() if op.arity == -1}
 FUNCTIONS = METHODS + tuple(NARY)
 
@@ -212,7 +214,13 @@ class _Evaluator:
             if not args:
                 raise self.error(f"{name}() needs at least one argument", node)
             return self._guard(node, lambda: NARY[name](args))
-        if OPS[name].has_param:  # one optional number: leaky_relu's slope
+        if OPS[name].arity == 2:  # max(a, b): two operands, Values or numbers
+            if len(args) != 2:
+                raise self.error(f"{name}() takes exactly two arguments, got {len(args)}", node)
+            method = getattr(Value, name)  # a number first is lifted, as in 2 - x
+            return self._apply(node, lambda a, b: method(a if isinstance(a, Value) else Value(a),
+                                                         b), args[0], args[1])
+        if OPS[name].has_param:  # a number: leaky_relu's (optional) slope, clamp_min's bound
             if len(args) not in (1, 2) or (len(args) == 2 and isinstance(args[1], Value)):
                 raise self.error(f"{name} takes a value and an optional number", node)
         elif len(args) != 1:

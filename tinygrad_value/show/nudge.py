@@ -69,6 +69,9 @@ def forward_from(order: list[Value], leaf: Value, new: float) -> dict[Value, flo
     for v in downstream(order, leaf)[1:]:
         args = [values.get(c, c.data) for c in v.children]
         fn = v._fn
+        if fn.draws:  # a drawn mask does not depend on the nudged value: keep the one drawn
+            values[v] = v.data
+            continue
         if fn.has_param:
             args.append(v._arg)
         if fn.check is not None:
