@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
-import random
 from typing import List, Union
 
 import tinygrad_value as tv
+from tinygrad_value.engine.value import as_value as _as_value
 
 from .module import Module
 
 
 class Dropout(Module):
-    """Inverted dropout. In train mode each input is multiplied by a mask mᵢ drawn with Python's
-    ``random``: mᵢ = 0 with probability p, else 1/(1-p), so E[mᵢ·xᵢ] = xᵢ and nothing needs
-    rescaling at evaluation time. In eval mode it is the identity. Takes a Value or a list of
-    them and returns the same shape.
+    """Inverted dropout. In train mode each input xᵢ becomes ``xᵢ · xᵢ.dropout_mask(p)``: the
+    op ``dropout_mask`` draws mᵢ = 0 with probability p, else 1/(1-p), so E[mᵢ·xᵢ] = xᵢ and
+    nothing needs rescaling at evaluation time. In eval mode it is the identity. Takes a Value
+    or a list of them and returns the same shape.
 
-    The mask enters the graph as constant leaves: a compiled replay keeps the mask it was built
-    with, so rebuild the graph to draw a new one.
+    The eager engine draws the mask from Python's ``random`` (``random.seed`` reproduces it);
+    the mask is an op of the graph, so a compiled replay (``tv.compile``, ``fit(compiled=True)``)
+    draws a new one at every call, from the program's seeded generator.
     """
 
     def __init__(self, p: float = 0.5) -> None:
@@ -26,15 +27,14 @@ class Dropout(Module):
         self.p = float(p)
 
     def __call__(self, x: Union[tv.Value, List[tv.Value]]):
-        keep = 0.0 if self.p == 1.0 else 1.0 / (1.0 - self.p)  # a survivor's scale
         if isinstance(x, (list, tuple)):
-            return [self._one(v, keep) for v in x]
-        return self._one(x, keep)
+            return [self._one(v) for v in x]
+        return self._one(x)
 
-    def _one(self, v, keep: float):
+    def _one(self, v):
         if not self.training or self.p == 0.0:
             return v
-        return v * (0.0 if random.random() < self.p else keep)
+        return _as_value(v).dropout(self.p)
 
     def describe(self) -> str:
         return f"Dropout(p={self.p})"

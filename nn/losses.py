@@ -7,6 +7,7 @@ Values, so every loss whose graph must not depend on the target's value accepts 
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 from typing import List, Sequence, Tuple, Union
@@ -61,47 +62,67 @@ def _mean(terms: list) -> tv.Value:
     return tv.sum(terms) / len(terms)
 
 
+def mean_of_rows(terms_fn):
+    """The loss (1/n) Σ tᵢ built from ``terms_fn(predictions, targets, ...)``, which returns one
+    term tᵢ per row. The loss keeps ``terms_fn`` as ``loss.terms``: ``fit(compiled=True)`` reads
+    it to weight rows, so a last partial batch replays the full batch's program with the
+    absent rows weighted by zero."""
+
+    @functools.wraps(terms_fn)
+    def loss(predictions, targets, *args, **kwargs) -> tv.Value:
+        return _mean(terms_fn(predictions, targets, *args, **kwargs))
+
+    loss.__annotations__ = {**terms_fn.__annotations__, "return": "tv.Value"}
+    loss.terms = terms_fn
+    return loss
+
+
 @declare("regression")
-def mse(predictions, targets) -> tv.Value:
+@mean_of_rows
+def mse(predictions, targets) -> List[tv.Value]:
     """Mean squared error: (1/n) Σ (pᵢ - yᵢ)²."""
     preds, targs = _pairs("mse", predictions, targets)
-    return _mean([(p - y) ** 2 for p, y in zip(preds, targs)])
+    return [(p - y) ** 2 for p, y in zip(preds, targs)]
 
 
 @declare("regression")
-def mae(predictions, targets) -> tv.Value:
+@mean_of_rows
+def mae(predictions, targets) -> List[tv.Value]:
     """Mean absolute error: (1/n) Σ |pᵢ - yᵢ| (gradient sign(pᵢ - yᵢ)/n, 0 at the kink)."""
     preds, targs = _pairs("mae", predictions, targets)
-    return _mean([_as_value(p - y).abs() for p, y in zip(preds, targs)])
+    return [_as_value(p - y).abs() for p, y in zip(preds, targs)]
 
 
 @declare("regression")
-def huber(predictions, targets, delta: float = 1.0) -> tv.Value:
+@mean_of_rows
+def huber(predictions, targets, delta: float = 1.0) -> List[tv.Value]:
     """Huber loss, mean over elements: with d = pᵢ - yᵢ, ½d² where |d| <= δ, else δ(|d| - ½δ).
-    Quadratic near 0, linear in the tails (gradient clipped to ±δ). The branch is chosen from
-    the current data when the graph is built."""
+    Quadratic near 0, linear in the tails (gradient clipped to ±δ).
+
+    Both branches are one expression of elementwise ops, ½q² + δ(|d| - q) with
+    q = min(|d|, δ) (``clamp_max``), so the graph does not depend on which branch the data
+    takes: a compiled replay picks the branch each batch calls for."""
     if not delta > 0:
         raise ValueError(f"huber: delta must be > 0, got {delta!r}")
     preds, targs = _pairs("huber", predictions, targets)
     terms = []
     for p, y in zip(preds, targs):
-        d = _as_value(p - y)
-        if abs(d.data) <= delta:
-            terms.append(0.5 * d * d)
-        else:
-            terms.append(delta * (d.abs() - 0.5 * delta))
-    return _mean(terms)
+        a = _as_value(p - y).abs()
+        q = a.clamp_max(delta)
+        terms.append(0.5 * q * q + delta * (a - q))
+    return terms
 
 
 def _clamped_log(p: tv.Value) -> tv.Value:
-    """max(log p, -100): PyTorch's clamp, so p = 0 gives a finite loss instead of -inf."""
-    if p.data > _TINY:
-        return p.log()
-    return tv.Value(LOG_CLAMP)
+    """max(log p, -100), PyTorch's clamp, written log(max(p, e⁻¹⁰⁰)) so that p = 0 gives -100
+    (not a domain error) and the clamp is an op of the graph (``clamp_min``), replayed with
+    each batch's data; its gradient is 0 where the clamp holds."""
+    return p.clamp_min(_TINY).log()
 
 
 @declare("probabilities")
-def binary_cross_entropy(predictions, targets) -> tv.Value:
+@mean_of_rows
+def binary_cross_entropy(predictions, targets) -> List[tv.Value]:
     """-(1/n) Σ [yᵢ log pᵢ + (1 - yᵢ) log(1 - pᵢ)] for probabilities pᵢ in [0, 1] and targets
     yᵢ in [0, 1]; each log is clamped at -100 as in PyTorch."""
     preds, targs = _pairs("binary_cross_entropy", predictions, targets)
@@ -115,7 +136,7 @@ def binary_cross_entropy(predictions, targets) -> tv.Value:
         if not 0.0 <= _data(y) <= 1.0:
             raise ValueError(f"binary_cross_entropy: target {i} is {_data(y)!r}, not in [0, 1]")
         terms.append(-(y * _clamped_log(p) + (1 - y) * _clamped_log(1 - p)))
-    return _mean(terms)
+    return terms
 
 
 def softplus(z: tv.Value) -> tv.Value:
@@ -128,7 +149,8 @@ def softplus(z: tv.Value) -> tv.Value:
 
 
 @declare("logits")
-def binary_cross_entropy_with_logits(logits, targets) -> tv.Value:
+@mean_of_rows
+def binary_cross_entropy_with_logits(logits, targets) -> List[tv.Value]:
     """BCE of σ(zᵢ) against yᵢ without forming σ: (1/n) Σ [softplus(zᵢ) - yᵢ·zᵢ], stable for any
     z; the gradient is (σ(zᵢ) - yᵢ)/n."""
     zs, targs = _pairs("binary_cross_entropy_with_logits", logits, targets)
@@ -139,7 +161,7 @@ def binary_cross_entropy_with_logits(logits, targets) -> tv.Value:
                              f"not in [0, 1]")
         z = _as_value(z)
         terms.append(softplus(z) - y * z)
-    return _mean(terms)
+    return terms
 
 
 def _logits(name: str, logits) -> List[tv.Value]:
@@ -149,10 +171,20 @@ def _logits(name: str, logits) -> List[tv.Value]:
     return zs
 
 
+def _max(zs: List[tv.Value]) -> tv.Value:
+    """max z as a chain of ``max`` nodes, so a compiled replay recomputes it from each batch."""
+    m = zs[0]
+    for z in zs[1:]:
+        m = m.max(z)
+    return m
+
+
 def _shifted(zs: List[tv.Value]) -> Tuple[List[tv.Value], List[tv.Value], tv.Value]:
-    """The pieces of a stable softmax: zᵢ - m, e^(zᵢ - m) and Σⱼ e^(zⱼ - m), with m = max z.
-    m is a constant (softmax does not depend on it) that makes every exponent <= 0."""
-    m = max(z.data for z in zs)
+    """The pieces of a stable softmax: zᵢ - m, e^(zᵢ - m) and Σⱼ e^(zⱼ - m), with m = max z,
+    which makes every exponent <= 0. softmax does not depend on m, so the gradient through it
+    cancels (to rounding); m is a node of the graph rather than a number so that a compiled
+    replay shifts by the max of the batch it is given."""
+    m = _max(zs)
     shifted = [z - m for z in zs]
     exps = [s.exp() for s in shifted]
     return shifted, exps, tv.sum(exps)
@@ -204,26 +236,35 @@ def cross_entropy(logits, targets) -> tv.Value:
     may also be a list of class probabilities y: then the loss is -Σₖ yₖ log softmax(z)ₖ.
     """
     if logits and isinstance(logits[0], (list, tuple)):
-        if not isinstance(targets, (list, tuple)):
-            raise TypeError("cross_entropy: a batch of logits needs a list of targets, "
-                            f"got {type(targets).__name__}")
-        if len(logits) != len(targets):
-            raise ValueError(f"cross_entropy: {len(logits)} samples of logits but "
-                             f"{len(targets)} targets")
-        return _mean([_one_cross_entropy(z, t, f" (sample {i})")
-                                       for i, (z, t) in enumerate(zip(logits, targets))])
+        return _mean(_cross_entropy_terms(logits, targets))
     return _one_cross_entropy(logits, targets, "")
 
 
+def _cross_entropy_terms(logits, targets) -> List[tv.Value]:
+    """One cross-entropy term per sample of a batch (``cross_entropy.terms``)."""
+    if not isinstance(targets, (list, tuple)):
+        raise TypeError("cross_entropy: a batch of logits needs a list of targets, "
+                        f"got {type(targets).__name__}")
+    if len(logits) != len(targets):
+        raise ValueError(f"cross_entropy: {len(logits)} samples of logits but "
+                         f"{len(targets)} targets")
+    return [_one_cross_entropy(z, t, f" (sample {i})")
+            for i, (z, t) in enumerate(zip(logits, targets))]
+
+
+cross_entropy.terms = _cross_entropy_terms
+
+
 @declare("scores")
-def hinge(scores, targets) -> tv.Value:
+@mean_of_rows
+def hinge(scores, targets) -> List[tv.Value]:
     """micrograd's max-margin (SVM) loss: (1/n) Σ max(0, 1 - yᵢ·sᵢ) for labels yᵢ in {-1, +1}."""
     preds, targs = _pairs("hinge", scores, targets)
     for i, y in enumerate(targs):
         if _data(y) not in (-1.0, 1.0):
             raise ValueError(f"hinge: target {i} is {_data(y)!r}; hinge labels must be -1 or +1 "
                              f"(map 0/1 labels with y * 2 - 1)")
-    return _mean([_as_value(1 - y * s).relu() for s, y in zip(preds, targs)])
+    return [_as_value(1 - y * s).relu() for s, y in zip(preds, targs)]
 
 
 def l1(params: Sequence[tv.Value]) -> tv.Value:

@@ -103,11 +103,15 @@ def fit(model: Module, X: Sequence[Sequence[float]], y: Sequence,
     loss from the model's output width and the labels (``nn.loss_choice.default_loss``); a
     declared loss that does not fit the output width raises ``ValueError`` naming the right one.
 
-    ``compiled=True`` builds the loss graph once per batch size, on leaf Values holding the
-    inputs and targets, and replays it with ``tv.compile``: each step writes the batch into the
-    leaves' ``.data`` and calls the program. Choices the eager graph makes from the data
-    (huber's branch, the clamp in bce, the max subtracted in softmax, a Dropout mask) are then
-    frozen at the first batch.
+    ``compiled=True`` builds the loss graph once, for the first batch's size, on leaf Values
+    holding the inputs, the targets and a weight per row, and replays it with ``tv.compile``:
+    each step writes the batch into the leaves' ``.data`` and calls the program. Choices made
+    from the data are ops of the graph (huber's branch and bce's clamp are ``clamp`` ops, the
+    max subtracted in softmax is ``max``, ReLU), so every replay takes the branch its batch
+    calls for, and each Dropout mask is redrawn at every replay. A last, smaller batch
+    replays the same program with the missing rows weighted by zero (for the built-in losses,
+    which declare their per-row terms as ``loss.terms``; a loss function without them gets one
+    program per batch size).
 
     ``callback(step, history, model)`` runs after every step; returning ``False`` stops the
     run, and a callback that blocks pauses it (a live view can wait for a button here).
@@ -222,18 +226,34 @@ class _EagerStep:
 
 
 class _CompiledStep(_EagerStep):
-    """Build the graph once per batch size on leaf Values, then replay it with ``tv.compile``."""
+    """Build the graph once on leaf Values, then replay it with ``tv.compile``.
+
+    With a loss that declares its per-row terms (``loss.terms``) the objective is written
+    ``(1/B) Σ wᵢ·tᵢ + l2·Σp²`` over leaf weights wᵢ: 1 for a full batch of B rows (the eager
+    mean, to the bit), B/r for the r rows of a smaller batch and 0 for the rows it lacks,
+    which are filled with a copy of its first row (so every term stays finite)."""
 
     def __init__(self, model, loss_fn, l2, params):
         super().__init__(model, loss_fn, l2, params)
-        self.programs = {}  # batch size -> (input leaves, target leaves, outputs, program)
+        self.programs = {}  # batch size -> (input leaves, target leaves, weights, outputs, program)
+        self.rows = getattr(loss_fn, "terms", None)
+
+    def objective(self, outputs, targets, weights=None) -> tv.Value:
+        if weights is None:
+            return super().objective(outputs, targets)
+        terms = self.rows(outputs, targets)
+        total = losses._mean([t * w for t, w in zip(terms, weights)])
+        if self.l2:
+            total = total + self.l2 * losses.l2(self.params)
+        return total
 
     def _build(self, xb, yb):
         x_leaves = [[tv.Value(v) for v in row] for row in xb]
         outputs = [self.model(row) for row in x_leaves]
         y_leaves = [self._target_leaves(out, t) for out, t in zip(outputs, yb)]
-        root = self.objective(outputs, y_leaves)
-        return x_leaves, y_leaves, outputs, tv.compile(root)
+        weights = None if self.rows is None else [tv.Value(1.0) for _ in xb]
+        root = self.objective(outputs, y_leaves, weights)
+        return x_leaves, y_leaves, weights, outputs, tv.compile(root)
 
     @staticmethod
     def _target_leaves(output, target):
@@ -251,12 +271,30 @@ class _CompiledStep(_EagerStep):
                 raise ValueError(f"fit: target {t!r} of row {i} is not a class index in "
                                  f"0..{len(out) - 1}")
 
+    def _entry(self, n: int):
+        """The program for a batch of ``n`` rows: the first one built, if it has room (and the
+        loss weights rows), else one for ``n`` (built once, on first use)."""
+        if self.rows is not None and self.programs:
+            full = next(iter(self.programs))
+            if n <= full:
+                return full
+        return n
+
     def __call__(self, xb, yb):
-        entry = self.programs.get(len(xb))
+        n = len(xb)
+        size = self._entry(n)
+        entry = self.programs.get(size)
         if entry is None:
-            entry = self.programs[len(xb)] = self._build(xb, yb)
-        x_leaves, y_leaves, outputs, program = entry
+            entry = self.programs[size] = self._build(xb, yb)
+        x_leaves, y_leaves, weights, outputs, program = entry
         self._check_targets(outputs, yb)
+        if n < size:  # absent rows: a copy of the first row, weighted by zero
+            xb = list(xb) + [xb[0]] * (size - n)
+            yb = list(yb) + [yb[0]] * (size - n)
+        if weights is not None:
+            scale = size / n
+            for i, w in enumerate(weights):
+                w.data = scale if i < n else 0.0
         for leaves, row in zip(x_leaves, xb):
             for leaf, v in zip(leaves, row):
                 leaf.data = float(v)
@@ -268,5 +306,5 @@ class _CompiledStep(_EagerStep):
                 leaf.data = float(t)
         value = program()
         scores = [[program.value(o) for o in out] if isinstance(out, (list, tuple))
-                  else program.value(out) for out in outputs]
+                  else program.value(out) for out in outputs[:n]]
         return float(value), scores
