@@ -46,15 +46,17 @@ class Program:
         self._leaves = p["leaves"]
         self._nleaf = len(self._leaves)
         m = p["size"]
-        self._V = np.zeros(m)
-        self._G = np.zeros(m)
-        self._C = np.zeros(len(p["edge_local"]))  # one gradient contribution per edge
+        self._V = np.zeros(m, dtype=np.float64)
+        self._G = np.zeros(m, dtype=np.float64)
+        # one gradient contribution per edge; every array is float64 by name, whatever the
+        # defaults have been patched to (nnfs.init() makes np.zeros float32)
+        self._C = np.zeros(len(p["edge_local"]), dtype=np.float64)
         nterm = len(p["coef"])
-        self._TA = np.zeros(nterm)
-        self._TB = np.zeros(nterm)
+        self._TA = np.zeros(nterm, dtype=np.float64)
+        self._TB = np.zeros(nterm, dtype=np.float64)
         nw = len(p["wa"])
-        self._WA = np.zeros(nw)
-        self._WB = np.zeros(nw)
+        self._WA = np.zeros(nw, dtype=np.float64)
+        self._WB = np.zeros(nw, dtype=np.float64)
         self.manual_seed(seed)
         self._done = ""  # what the last completed call computed: "", "forward" or "backward"
         self._where: dict = {}  # folded node -> where its terms are (see _absorbed)
