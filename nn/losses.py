@@ -172,18 +172,19 @@ def _logits(name: str, logits) -> List[tv.Value]:
 
 
 def _max(zs: List[tv.Value]) -> tv.Value:
-    """max z as a chain of ``max`` nodes, so a compiled replay recomputes it from each batch."""
+    """max z, detached: a chain of ``max`` nodes (so a compiled replay recomputes it from each
+    batch) through which no gradient flows."""
     m = zs[0]
     for z in zs[1:]:
         m = m.max(z)
-    return m
+    return m.detach()
 
 
 def _shifted(zs: List[tv.Value]) -> Tuple[List[tv.Value], List[tv.Value], tv.Value]:
     """The pieces of a stable softmax: zᵢ - m, e^(zᵢ - m) and Σⱼ e^(zⱼ - m), with m = max z,
-    which makes every exponent <= 0. softmax does not depend on m, so the gradient through it
-    cancels (to rounding); m is a node of the graph rather than a number so that a compiled
-    replay shifts by the max of the batch it is given."""
+    which makes every exponent <= 0. softmax does not depend on m, so its gradient through m
+    is 0 and m is detached (as PyTorch's logsumexp does); it is still a node of the graph, so
+    a compiled replay shifts by the max of the batch it is given."""
     m = _max(zs)
     shifted = [z - m for z in zs]
     exps = [s.exp() for s in shifted]

@@ -48,7 +48,7 @@ def eager_grads(root: tv.Value, leaves: list) -> list:
 
 # --- random expression graphs over every op ------------------------------------------------
 
-# ops that draw (dropout masks) differ from eager by design: tests/compiled/test_data_dependent.py
+# ops that draw (dropout masks) differ from eager by design: tests/compiled/test_replay_per_batch.py
 DETERMINISTIC = [name for name, op in tv.OPS.items() if not op.draws]
 POWC_EXPONENTS = [2.0, 3.0, -1.0, 0.5, 1.5, -2.0, 0.0, 1.0]
 

@@ -53,6 +53,9 @@ def _draw_inputs(name, data):
 # Ops that draw (dropout masks) give a new number at every call: central differences and
 # gradcheck do not apply; their own tests are below.
 DETERMINISTIC = sorted(name for name, op in OPS.items() if not op.draws)
+# ... and ops whose derivative is 0 by definition (detach) are not the slope of their forward.
+DIFFERENTIABLE = sorted(name for name, op in OPS.items()
+                        if not op.draws and not op.stops_gradient)
 DRAWING = sorted(name for name, op in OPS.items() if op.draws)
 
 
@@ -65,7 +68,7 @@ def _apply(op, xs, k):
     return op.forward(scalar_math, *args)
 
 
-@pytest.mark.parametrize("name", DETERMINISTIC)
+@pytest.mark.parametrize("name", DIFFERENTIABLE)
 @settings(max_examples=60, deadline=None)
 @given(data=st.data())
 def test_local_derivatives_match_central_differences(name, data):
@@ -97,7 +100,15 @@ def test_value_method_agrees_with_table_and_gradcheck(name, data):
     assert out._fn is op
     assert out.children == tuple(vals)
     assert out.data == pytest.approx(_apply(op, xs, k), rel=1e-12, abs=1e-300)
-    assert tv.gradcheck(lambda v: public_call(op, v, k), vals, atol=1e-6, rtol=1e-5)
+    if not op.stops_gradient:
+        assert tv.gradcheck(lambda v: public_call(op, v, k), vals, atol=1e-6, rtol=1e-5)
+
+
+def test_detach_passes_the_value_and_stops_the_gradient():
+    x = tv.Value(1.5)
+    y = x * x.detach()
+    y.backward()
+    assert y.data == 2.25 and x.grad == 1.5  # only the undetached factor's path
 
 
 @pytest.mark.parametrize("name", ["relu", "abs"])

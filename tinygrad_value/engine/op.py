@@ -58,6 +58,10 @@ class Op:
     # caller (the eager engine with ``scalar_math.uniform()``, the replay from its generator), so
     # each run draws afresh. ``local`` gets no ``u``: the output must hold what it needs.
     draws: bool = False
+    # Set for an op whose local derivative is 0 by definition rather than the slope of its
+    # forward (``detach``: the identity, through which no gradient flows); derivative checks
+    # against central differences skip it.
+    stops_gradient: bool = False
     parts: int = 1  # n-ary ops: how many equal-length lists the children are (dot: xs, ws)
 
     def __repr__(self) -> str:

@@ -161,6 +161,11 @@ CLAMP_MAX = register(Op(
     lambda xp, a, k, out: (xp.where(a <= k, 1.0, 0.0),),
     has_param=True, template="{symbol}({0}, {k})", method="clamp_max", torch="torch.clamp_max",
     domain=((-5, 5),), constants=(-1.0, 0.0, 0.5, 2.0), kink_distance=lambda a, k: abs(a - k)))
+# a itself, as torch's detach: gradients stop here (∂/∂a = 0 by definition). Unlike a plain
+# number it is a node of the graph, so a replay recomputes it: softmax shifts by a detached max.
+DETACH = register(Op("detach", "detach", 1, lambda xp, a: a,
+                     lambda xp, a, out: (0.0,), constant_local=(0.0,), stops_gradient=True,
+                     method="detach", torch="torch.detach", domain=((-5, 5),)))
 # Inverted dropout's mask for input a with drop probability k: 0 with probability k, else
 # 1/(1-k), drawn afresh by every forward (``draws``: u is uniform in [0, 1)). Dropout is
 # a · mask, an ordinary product, so the gradient is 0 where a unit was dropped. The mask does

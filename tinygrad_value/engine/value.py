@@ -18,6 +18,7 @@ from .ops import (
     ADD,
     CLAMP_MAX,
     CLAMP_MIN,
+    DETACH,
     DIV,
     DOT,
     DROPOUT_MASK,
@@ -325,6 +326,11 @@ class Value:
             raise ValueError("clamp needs lo, hi or both, e.g. x.clamp(0.0, 1.0)")
         out = self if lo is None else self.clamp_min(lo)
         return out if hi is None else out.clamp_max(hi)
+
+    def detach(self) -> "Value":
+        """The same number, with no gradient flowing back through it (as ``torch.detach``).
+        Unlike a plain number it is a node: a compiled replay recomputes it from the data."""
+        return apply(DETACH, (self,))
 
     def dropout_mask(self, p: Number) -> "Value":
         """A fresh inverted-dropout mask for this Value: 0 with probability ``p``, else
