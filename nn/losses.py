@@ -172,12 +172,14 @@ def _logits(name: str, logits) -> List[tv.Value]:
 
 
 def _max(zs: List[tv.Value]) -> tv.Value:
-    """max z, detached: a chain of ``max`` nodes (so a compiled replay recomputes it from each
-    batch) through which no gradient flows."""
-    m = zs[0]
-    for z in zs[1:]:
-        m = m.max(z)
-    return m.detach()
+    """max z, detached: ``max`` nodes (so a compiled replay recomputes it from each batch)
+    through which no gradient flows. Paired off as a tree, ⌈log₂ n⌉ deep rather than a chain
+    n - 1 deep: a replay runs one level of the graph at a time."""
+    level = list(zs)
+    while len(level) > 1:
+        paired = [a.max(b) for a, b in zip(level[::2], level[1::2])]
+        level = paired + level[len(paired) * 2:]
+    return level[0].detach()
 
 
 def _shifted(zs: List[tv.Value]) -> Tuple[List[tv.Value], List[tv.Value], tv.Value]:
