@@ -16,7 +16,10 @@ Conventions, for an op with inputs ``a, b, ...``, optional constant ``k`` and ou
 * ``check(a, [b], [k]) -> str | None``: the reason the inputs are outside the op's domain.
 * n-ary ops (``sum``, ``dot``) take all children's data as ``*xs`` and return one local per child;
   their children are ``parts`` equal-length lists laid end to end (``Op.join`` / ``Op.split``).
-* NaN goes in, NaN comes out (as in PyTorch): a rule never turns NaN into a number.
+* NaN goes in, NaN comes out (as in PyTorch): a rule never turns NaN into a number (the
+  dropout mask, which never reads its input, is the one exception; dropout, x · mask, keeps NaN).
+* An op that draws random numbers (``draws``) gets one more forward argument, ``u``: a uniform
+  draw in [0, 1) per node, made by the caller, so the rule itself stays a pure function.
 """
 
 from __future__ import annotations
