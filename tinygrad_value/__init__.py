@@ -12,6 +12,7 @@ from .engine.backward import topo_order
 from .engine.custom import custom_op
 from .engine.gradcheck import GradcheckError, gradcheck
 from .engine.ops import OPS, Op
+from .engine.scalar_math import manual_seed
 from .engine.value import Value, dot, is_grad_enabled, no_grad, sum
 from .show.bughunt import bug_hunt
 from .show.expr import ExprError
@@ -27,7 +28,8 @@ __all__ = ["Value", "sum", "dot", "no_grad", "is_grad_enabled", "gradcheck", "Gr
            "draw_dot", "render_graph", "GraphTooLarge", "GraphvizNotFound",
            "backprop_steps", "forward_steps", "walkthrough", "Step",
            "backprop_html", "BackpropPage", "ExprError",
-           "Quiz", "Question", "Feedback", "custom_op", "bug_hunt", "nudge", "Nudge"]
+           "Quiz", "Question", "Feedback", "custom_op", "bug_hunt", "nudge", "Nudge",
+           "manual_seed"]
 __version__ = "0.1.0"
 
 

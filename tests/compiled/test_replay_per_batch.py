@@ -125,6 +125,19 @@ def test_random_seed_reproduces_a_replay_without_an_explicit_seed():
     assert runs[0] == runs[1]
 
 
+def test_manual_seed_fixes_eager_masks_and_the_programs_seed():
+    xs = [tv.Value(1.0) for _ in range(64)]
+    runs = []
+    for _ in range(2):
+        tv.manual_seed(9)
+        outs = [x.dropout(0.5) for x in xs]
+        prog = tv.compile(tv.sum(outs))
+        prog()
+        runs.append(([o.data for o in outs], _masks(prog, outs)))
+    assert runs[0] == runs[1]
+    assert runs[0][0] != runs[0][1]  # eager (random) and replay (NumPy) draw independently
+
+
 def test_one_node_levels_redraw_too():
     """A lone mask is a one-node level, which runs on floats (narrow.py): it redraws as well."""
     x = tv.Value(2.0)

@@ -88,3 +88,10 @@ def uniform() -> float:
     """One draw in [0, 1) for an op that draws (``Op.draws``), from Python's ``random`` module:
     ``random.seed(s)`` makes the eager engine's draws (dropout masks) reproducible."""
     return random.random()
+
+
+def manual_seed(seed) -> None:
+    """Seed every draw the engine makes, as ``torch.manual_seed`` does: this is
+    ``random.seed(seed)``, which fixes the eager dropout masks, ``nn``'s weight init (micrograd's
+    ``random.uniform``) and the seed each new ``tv.compile`` program takes for its own draws."""
+    random.seed(seed)
