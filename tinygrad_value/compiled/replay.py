@@ -35,11 +35,11 @@ _data = operator.attrgetter("data")
 class Program:
     """A compiled replay of one graph; call it to recompute ``root`` and add leaf gradients."""
 
-    def __init__(self, root: Value, narrow_levels: bool = True) -> None:
+    def __init__(self, root: Value, narrow_levels: bool = True, dense: bool = True) -> None:
         if not isinstance(root, Value):
             raise TypeError(f"tv.compile needs a Value, got {type(root).__name__}")
         with gc_paused():
-            p = build(root)
+            p = build(root, use_dense=dense)
         self.root = root
         self._p = p
         self._leaves = p["leaves"]
@@ -54,6 +54,10 @@ class Program:
         nw = len(p["wa"])
         self._WA = np.zeros(nw)
         self._WB = np.zeros(nw)
+        # each dense block's gathered factors, kept from forward for backward
+        self._XB = [np.zeros((d.S, d.h)) for d in p["dense"]]
+        self._XA = [np.zeros((d.J, d.h)) for d in p["dense"]]
+        self._dense_index = {id(d): i for i, d in enumerate(p["dense"])}
         self._done = ""  # what the last completed call computed: "", "forward" or "backward"
         self._where: dict = {}  # folded node -> where its terms are (see _absorbed)
         # one-node levels run on floats (``narrow_levels=False``: everything vectorised, for tests)
@@ -111,7 +115,13 @@ class Program:
             if recipe is not None:
                 narrow.forward(self, recipe)
                 continue
-            _o0, _o1, _e0, _e1, group, ews = step
+            _o0, _o1, _e0, _e1, group, ews, blocks = step
+            for d in blocks:
+                i = self._dense_index[id(d)]
+                XB, XA = self._XB[i], self._XA[i]
+                np.take(V, d.b_slots, out=XB, mode="clip")
+                np.take(V, d.a_slots, out=XA, mode="clip")
+                V[d.d0:d.d1] = np.matmul(XB, XA.T).reshape(-1)
             if group is not None:
                 g0, g1, t0, t1, neg, first = group
                 A, B = TA[t0:t1], TB[t0:t1]
@@ -147,9 +157,14 @@ class Program:
             if plans[i] is not None:
                 narrow.backward(self, plans[i], top=i == len(steps) - 1)
                 continue
-            o0, o1, e0, e1, group, ews = steps[i]
+            o0, o1, e0, e1, group, ews, blocks = steps[i]
             if i < len(steps) - 1:  # the top level holds only the root
                 G[o0:o1] = np.bincount(local[e0:e1], C[e0:e1], minlength=o1 - o0)
+            for d in blocks:  # ∂(b·a)/∂b = a, ∂/∂a = b (MUL's local rule), summed by BLAS
+                j = self._dense_index[id(d)]
+                dY = G[d.d0:d.d1].reshape(d.S, d.J)
+                C[d.pos_b] = np.matmul(dY, self._XA[j]).reshape(-1)
+                C[d.pos_a] = np.matmul(dY.T, self._XB[j]).reshape(-1)
             if group is not None:
                 _g0, _g1, t0, t1, neg, _first = group
                 up = G.take(seg[t0:t1], mode="clip")
@@ -209,11 +224,13 @@ class Program:
         if s >= 0:
             return float(self._V[s])
         root, start, size, sign = self._absorbed(k)
-        t0 = int(self._p["g_first"][self._p["slot"][root]]) + start
-        t1 = t0 + size
-        terms = (MUL.forward(np_math, self._TA[t0:t1], self._TB[t0:t1])
-                 * self._p["coef"][t0:t1]).tolist()
-        return sign * eager_sum(terms, self._p["groups"][k].from_zero)
+        p = self._p
+        terms = p["original_terms"].get(root, p["groups"][root].terms)[start:start + size]
+        V, slot = self._V, p["slot"]
+        one = self._nleaf  # the slot holding 1.0 (a lone term's second factor)
+        values = [MUL.forward(np_math, V.item(slot[t[1]]),
+                              V.item(slot[t[2]] if t[2] >= 0 else one)) * t[0] for t in terms]
+        return sign * eager_sum(values, p["groups"][k].from_zero)
 
     def grad(self, node: Value) -> float:
         """d root / d node as of the last call (what ``root.backward()`` would leave in .grad
