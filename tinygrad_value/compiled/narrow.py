@@ -74,16 +74,17 @@ def forward(prog, recipe) -> None:
     V[o] = out
 
 
-def backward(prog, recipe, top: bool) -> None:
-    """Gather the node's gradient from the edge buffer (in eager order), then push its
-    contributions (upstream × local) into the buffer for its inputs."""
+def backward(prog, recipe, top: bool, seed=None) -> None:
+    """Gather the node's gradient from the edge buffer (in eager order), plus ``seed`` if the
+    node is seeded, then push its contributions (upstream × local) into the buffer for its
+    inputs."""
     G, C = prog._G, prog._C
     o, e0, e1 = recipe[1], recipe[2], recipe[3]
     if not top:
         total = 0.0
         for x in C[e0:e1].tolist():
             total += x
-        G[o] = total
+        G[o] = total if seed is None else total + float(seed)
     up = G.item(o)
     if recipe[0] == "group":
         TA, TB = prog._TA, prog._TB
