@@ -79,7 +79,7 @@ def find(order: list, groups: dict, level: list, kept: list) -> List[Block]:
         terms = g.terms
         akey = tuple([terms[i][1] for i in run])
         bkey = tuple([terms[i][2] for i in run])
-        deepest = max(max(level[f] for f in akey), max(level[f] for f in bkey))
+        deepest = max(map(level.__getitem__, akey + bkey))
         rows.append((k, run, whole, deepest, akey, bkey))
     if len(rows) < MIN_ROWS:
         return []

@@ -68,6 +68,7 @@ class Program:
                                             count=self._nleaf)
         self._V[self._nleaf] = 1.0
         self._S = None  # seeds of a seeded backward (run_backward with outputs)
+        self._seed_plan = None  # (index, its positions, no repeats, seeded steps) of the last
         self._step_of = None  # slot -> index of its level's step (-1: level 0), built on demand
 
     def __len__(self) -> int:
@@ -172,9 +173,20 @@ class Program:
                 self._step_of = np.full(p["size"], -1, dtype=np.int64)
                 for i, step in enumerate(p["steps"]):
                     self._step_of[step[0]:step[1]] = i
-            self._S[:] = 0.0
-            np.add.at(self._S, index, seeds)
-            seeded = set(self._step_of[index].tolist())
+            S = self._S
+            last = self._seed_plan
+            if last is None or not np.array_equal(last[1], index):  # new: levels, repeats?
+                if last is not None:
+                    S[last[1]] = 0.0
+                unique = len(np.unique(index)) == len(index)
+                last = self._seed_plan = (index, index.copy(), unique,
+                                          set(self._step_of[index].tolist()))
+            if last[2]:
+                S[index] = seeds
+            else:
+                S[index] = 0.0
+                np.add.at(S, index, seeds)
+            seeded = last[3]
         self._done = ""
         G = self._G
         if p["root_slot"] < self._nleaf:
