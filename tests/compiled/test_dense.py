@@ -166,9 +166,11 @@ def test_a_plain_mlp_becomes_one_block_per_layer(style):
     root, leaves = mlp_graph(_seeded(0), 5, 3, [4, 2], [style, style], ["tanh", "linear"],
                              lambda s, L, j: "none")
     prog = check(root, leaves)
-    # (samples, neurons, inputs); which factor is "A" follows the order written (x*w swaps)
+    # (samples, neurons, inputs); which factor is "A" follows the order written (x*w swaps);
+    # a bias in the same sum as the products rides along as one more column (b·1)
+    bias = style in ("chain", "swapped", "dot_first")
     shapes = [(max(d.S, d.J), min(d.S, d.J), d.h) for d in prog._p["dense"]]
-    assert shapes == [(5, 4, 3), (5, 2, 4)]
+    assert shapes == [(5, 4, 3 + bias), (5, 2, 4 + bias)]
 
 
 def test_the_exact_path_sums_forward_as_eager_does():

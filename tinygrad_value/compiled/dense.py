@@ -3,8 +3,13 @@
 The replay knows nothing about layers or neurons. What it sees, after folding (``fold.py``), is a
 *group* per kept node: a list of terms ``c · a · b``. micrograd's neuron
 ``sum((wᵢ*xᵢ for ...), b)`` is the group ``[b·1, w₀·x₀, w₁·x₁, …]``; ``tv.dot(w, x)`` is the
-group ``[w₀·x₀, w₁·x₁, …]``. The *row* of a group is its product terms with coefficient +1, in
-order; it has two factor sequences, ``A = (a₀, a₁, …)`` and ``B = (b₀, b₁, …)``.
+group ``[w₀·x₀, w₁·x₁, …]``. The *row* of a group is its terms with coefficient +1, in order (a
+lone term such as the bias is the product ``b·1`` with the replay's constant 1.0, so the bias
+rides along in the matmul as a column of ones); it has two factor sequences,
+``A = (a₀, a₁, …)`` and ``B = (b₀, b₁, …)``, and needs at least ``MIN_TERMS`` true products.
+Which side a lone term's child belongs to is not known (``w·x + b`` wants b beside w, ``x·w + b``
+beside... w again, now side B), so each placement (A, B, left out) proposes blocks and the
+biggest proposals win.
 
 Row r computes ``Σᵢ A_r[i]·B_r[i]``. If several rows use the same ``A`` sequence (a neuron's
 weights, the same Values in the same order) and several use the same ``B`` sequence (a sample's
@@ -42,7 +47,7 @@ from __future__ import annotations
 
 from typing import List, NamedTuple, Tuple
 
-MIN_TERMS = 2  # a row needs at least this many products to join a block
+MIN_TERMS = 2  # a row needs at least this many true products (not lone terms) to join a block
 MIN_ROWS = 2  # and a block at least this many rows
 
 
@@ -60,30 +65,74 @@ class Block(NamedTuple):
     rows: List[Row]  # S·J rows, row-major in (s, j)
 
 
-def _row(g) -> tuple:
-    """The positions of a group's +1 product terms, and whether they are all of it."""
-    run = tuple(i for i, t in enumerate(g.terms) if t[2] >= 0 and t[0] == 1.0)
-    return run, len(run) == len(g.terms)
+ONE = -1  # the factor of a lone term (``c · child · 1``): the replay's constant 1.0
+
+
+def _row(g, lone: str) -> tuple:
+    """(positions, whole, A, B) of a group's row. Its +1 products always; its +1 lone terms
+    ``1·c`` as the product ``c·1`` with ``c`` on side A (``lone="a"``) or B (``"b"``), or not
+    at all (``""``). None when it has fewer than ``MIN_TERMS`` true products."""
+    terms = g.terms
+    run, akey, bkey = [], [], []
+    products = 0
+    for i, t in enumerate(terms):
+        if t[0] != 1.0:
+            continue
+        if t[2] >= 0:
+            products += 1
+            a, b = t[1], t[2]
+        elif lone == "a":
+            a, b = t[1], ONE
+        elif lone == "b":
+            a, b = ONE, t[1]
+        else:
+            continue
+        run.append(i)
+        akey.append(a)
+        bkey.append(b)
+    if products < MIN_TERMS:
+        return None
+    return tuple(run), len(run) == len(terms), tuple(akey), tuple(bkey)
+
+
+# where a lone term (a bias) goes: with the first factors (w·x + b), the second (x·w + b), or out
+LONE_SIDES = ("a", "b", "")
 
 
 def find(order: list, groups: dict, level: list, kept: list) -> List[Block]:
-    """Every complete block among the kept groups (see the module docstring)."""
-    rows = []  # (node, run, whole, F, akey, bkey)
-    for k in kept:
-        g = groups.get(k)
-        if g is None or g.into is not None:
-            continue
-        run, whole = _row(g)
-        if len(run) < MIN_TERMS:
-            continue
-        terms = g.terms
-        akey = tuple([terms[i][1] for i in run])
-        bkey = tuple([terms[i][2] for i in run])
-        deepest = max(map(level.__getitem__, akey + bkey))
-        rows.append((k, run, whole, deepest, akey, bkey))
-    if len(rows) < MIN_ROWS:
-        return []
+    """Every complete block among the kept groups (see the module docstring). Each way of
+    placing the lone terms proposes blocks; the biggest win, rows in two proposals go to the
+    bigger one, and the rows left over are proposed again."""
+    candidates = [k for k in kept
+                  if (g := groups.get(k)) is not None and g.into is None and len(g.terms) >= 2]
+    blocks: List[Block] = []
+    while len(candidates) >= MIN_ROWS:
+        proposals = []
+        for lone in LONE_SIDES:
+            rows = []  # (node, run, whole, F, akey, bkey)
+            for k in candidates:
+                row = _row(groups[k], lone)
+                if row is not None:
+                    run, whole, akey, bkey = row
+                    deepest = max(level[f] for f in akey + bkey if f != ONE)
+                    rows.append((k, run, whole, deepest, akey, bkey))
+            if len(rows) >= MIN_ROWS:
+                proposals.extend(_blocks(rows))
+        taken: set = set()
+        for block in sorted(proposals, key=lambda b: -len(b.rows) * len(b.a_keys[0])):
+            nodes = [row.node for row in block.rows]
+            if taken.isdisjoint(nodes):
+                taken.update(nodes)
+                blocks.append(block)
+        if not taken:
+            break
+        candidates = [k for k in candidates if k not in taken]
+    blocks.sort(key=lambda b: b.rows[0].node)
+    return blocks
 
+
+def _blocks(rows: list) -> List[Block]:
+    """The complete blocks among candidate rows ``(node, run, whole, F, akey, bkey)``."""
     # union-find over sequence nodes ("a"/"b", F, key); each row joins its two sequences
     ids: dict = {}
     parent: list = []
@@ -115,7 +164,6 @@ def find(order: list, groups: dict, level: list, kept: list) -> List[Block]:
     blocks = []
     for members in components.values():
         blocks.extend(_complete_blocks(members))
-    blocks.sort(key=lambda b: b.rows[0].node)
     return blocks
 
 

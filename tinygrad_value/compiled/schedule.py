@@ -247,19 +247,23 @@ def build(root, use_dense: bool = True) -> dict:
     # a dense block's gradient edges: one per factor position, A side then B side
     d_dst, d_cons, d_slot, d_blocks = [], [], [], []
     nd0 = 2 * nterm + nw + len(wb_dst)
+
+    def factor(f: int) -> int:
+        return one if f == dense.ONE else sl[f]
+
     for block, ids in zip(blocks, block_ids):
         J, S, h = len(block.a_keys), len(block.b_keys), len(block.a_keys[0])
         cons = block.rows[0].node
         first = len(d_dst)
         for keys in (block.a_keys, block.b_keys):
             for key in keys:
-                d_dst.extend(sl[f] for f in key)
+                d_dst.extend(map(factor, key))
                 d_cons.extend([cons] * h)
                 d_slot.extend(range(h))
         d0 = sl[ids[0]]
         d_blocks.append((d0, d0 + S * J, S, J, h,
-                         _i64([[sl[f] for f in key] for key in block.b_keys]).reshape(S, h),
-                         _i64([[sl[f] for f in key] for key in block.a_keys]).reshape(J, h),
+                         _i64([[factor(f) for f in key] for key in block.b_keys]).reshape(S, h),
+                         _i64([[factor(f) for f in key] for key in block.a_keys]).reshape(J, h),
                          nd0 + first, nd0 + first + J * h, nd0 + len(d_dst)))
     nd_edges = len(d_dst)
     e_dst = np.concatenate([_i64(t_a), _i64(t_b), _i64(w_a), _i64(wb_dst), _i64(d_dst)])
