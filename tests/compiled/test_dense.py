@@ -168,7 +168,7 @@ def test_a_plain_mlp_becomes_one_block_per_layer(style):
     prog = check(root, leaves)
     # (samples, neurons, inputs); which factor is "A" follows the order written (x*w swaps);
     # a bias in the same sum as the products rides along as one more column (b·1)
-    bias = style in ("chain", "swapped", "dot_first")
+    bias = style != "nobias"  # b + tv.dot(w, x): the dot is inlined into the bias sum
     shapes = [(max(d.S, d.J), min(d.S, d.J), d.h) for d in prog._p["dense"]]
     assert shapes == [(5, 4, 3 + bias), (5, 2, 4 + bias)]
 

@@ -53,8 +53,10 @@ MIN_ROWS = 2  # and a block at least this many rows
 
 class Row(NamedTuple):
     node: int  # topological index of the group's node
-    run: Tuple[int, ...]  # positions of the row's product terms in the group's term list
+    run: Tuple[int, ...]  # positions of the row's terms in ``terms``
     whole: bool  # the group is nothing but these terms (its node is the block's output)
+    terms: list  # the group's terms, with any inlined product group's terms in its place
+    inlined: Tuple[Tuple[int, int, int], ...]  # (node, first term, number of terms) inlined
 
 
 class Block(NamedTuple):
@@ -68,11 +70,40 @@ class Block(NamedTuple):
 ONE = -1  # the factor of a lone term (``c · child · 1``): the replay's constant 1.0
 
 
-def _row(g, lone: str) -> tuple:
-    """(positions, whole, A, B) of a group's row. Its +1 products always; its +1 lone terms
-    ``1·c`` as the product ``c·1`` with ``c`` on side A (``lone="a"``) or B (``"b"``), or not
-    at all (``""``). None when it has fewer than ``MIN_TERMS`` true products."""
-    terms = g.terms
+def _pure(groups: dict, uses: list, c: int):
+    """The terms of ``c`` if it is a group of +1 products read only once (a ``tv.dot`` under a
+    ``b + …``), else None."""
+    g = groups.get(c)
+    if g is None or g.into is not None or uses[c] != 1:
+        return None
+    for t in g.terms:
+        if t[0] != 1.0 or t[2] < 0:
+            return None
+    return g.terms
+
+
+def _expand(groups: dict, uses: list, k: int) -> tuple:
+    """Group k's terms with each lone ``1·c`` whose c is a pure product group (``_pure``)
+    replaced by c's terms: ``b + tv.dot(w, x)`` is then one row ``b·1 + Σ wᵢ·xᵢ``."""
+    terms = groups[k].terms
+    out, inlined = None, []
+    for i, t in enumerate(terms):
+        inner = _pure(groups, uses, t[1]) if t[2] < 0 and t[0] == 1.0 else None
+        if inner is not None and out is None:
+            out = list(terms[:i])
+        if out is not None:
+            if inner is not None:
+                inlined.append((t[1], len(out), len(inner)))
+                out.extend(inner)
+            else:
+                out.append(t)
+    return (terms, ()) if out is None else (out, tuple(inlined))
+
+
+def _row(terms: list, lone: str) -> tuple:
+    """(positions, whole, A, B) of a row. Its +1 products always; its +1 lone terms ``1·c`` as
+    the product ``c·1`` with ``c`` on side A (``lone="a"``) or B (``"b"``), or not at all
+    (``""``). None when it has fewer than ``MIN_TERMS`` true products."""
     run, akey, bkey = [], [], []
     products = 0
     for i, t in enumerate(terms):
@@ -99,28 +130,31 @@ def _row(g, lone: str) -> tuple:
 LONE_SIDES = ("a", "b", "")
 
 
-def find(order: list, groups: dict, level: list, kept: list) -> List[Block]:
+def find(order: list, groups: dict, level: list, kept: list, uses: list) -> List[Block]:
     """Every complete block among the kept groups (see the module docstring). Each way of
     placing the lone terms proposes blocks; the biggest win, rows in two proposals go to the
     bigger one, and the rows left over are proposed again."""
     candidates = [k for k in kept
                   if (g := groups.get(k)) is not None and g.into is None and len(g.terms) >= 2]
+    expanded = {k: _expand(groups, uses, k) for k in candidates}
     blocks: List[Block] = []
     while len(candidates) >= MIN_ROWS:
         proposals = []
         for lone in LONE_SIDES:
-            rows = []  # (node, run, whole, F, akey, bkey)
+            rows = []  # (node, run, whole, F, akey, bkey, terms, inlined)
             for k in candidates:
-                row = _row(groups[k], lone)
+                terms, inlined = expanded[k]
+                row = _row(terms, lone)
                 if row is not None:
                     run, whole, akey, bkey = row
                     deepest = max(level[f] for f in akey + bkey if f != ONE)
-                    rows.append((k, run, whole, deepest, akey, bkey))
+                    rows.append((k, run, whole, deepest, akey, bkey, terms, inlined))
             if len(rows) >= MIN_ROWS:
                 proposals.extend(_blocks(rows))
         taken: set = set()
         for block in sorted(proposals, key=lambda b: -len(b.rows) * len(b.a_keys[0])):
-            nodes = [row.node for row in block.rows]
+            nodes = [row.node for row in block.rows] + [
+                c for row in block.rows for c, _first, _size in row.inlined]
             if taken.isdisjoint(nodes):
                 taken.update(nodes)
                 blocks.append(block)
@@ -132,7 +166,7 @@ def find(order: list, groups: dict, level: list, kept: list) -> List[Block]:
 
 
 def _blocks(rows: list) -> List[Block]:
-    """The complete blocks among candidate rows ``(node, run, whole, F, akey, bkey)``."""
+    """The complete blocks among candidate rows ``(node, run, whole, F, akey, bkey, …)``."""
     # union-find over sequence nodes ("a"/"b", F, key); each row joins its two sequences
     ids: dict = {}
     parent: list = []
@@ -192,7 +226,8 @@ def _complete_blocks(members: list) -> List[Block]:
         if len(a_keys) * len(b_keys) < MIN_ROWS:
             break
         rows = [by_pair[(a, b)] for b in b_keys for a in a_keys]
-        blocks.append(Block(rows[0][3], a_keys, b_keys, [Row(r[0], r[1], r[2]) for r in rows]))
+        blocks.append(Block(rows[0][3], a_keys, b_keys,
+                            [Row(r[0], r[1], r[2], r[6], r[7]) for r in rows]))
         used = {id(r) for r in rows}
         left = [r for r in left if id(r) not in used]
     return blocks

@@ -121,18 +121,24 @@ DENSE = -1  # slot kind of a dense block's outputs (groups are 0, elementwise op
 def _rewrite_rows(blocks: list, groups: dict, n: int):
     """Give every row of every block its output ``D`` (the group's own node when the row is the
     whole group, else a new id ``n, n + 1, …``) and replace the row's terms in its group by
-    ``1·D``. Returns the D ids per block and the groups' original term lists."""
-    ids, original = [], {}
+    ``1·D``; a product group inlined into a row is marked as folded into it. Returns the D ids
+    per block, the rewritten groups' original term lists, how many new ids, the inlined nodes."""
+    ids, original, inlined = [], {}, set()
     fresh = n
     for block in blocks:
         out = []
         for row in block.rows:
             g = groups[row.node]
+            terms = row.terms
+            for c, first_term, size in row.inlined:
+                cg = groups[c]
+                cg.into, cg.offset, cg.size, cg.sign = g, first_term, size, 1.0
+                inlined.add(c)
+            if row.inlined or not row.whole:
+                original[row.node] = terms
             if row.whole:
                 out.append(row.node)
                 continue
-            terms = g.terms
-            original[row.node] = terms
             first = terms[row.run[0]]
             skip = set(row.run)
             new_terms = []
@@ -145,7 +151,7 @@ def _rewrite_rows(blocks: list, groups: dict, n: int):
             out.append(fresh)
             fresh += 1
         ids.append(out)
-    return ids, original, fresh - n
+    return ids, original, fresh - n, inlined
 
 
 def build(root, use_dense: bool = True) -> dict:
@@ -159,8 +165,8 @@ def build(root, use_dense: bool = True) -> dict:
     ops_by_number = list(OPS.values())
     level, kind, kept = _levels(order, kids, groups,
                                 {fn: i for i, fn in enumerate(ops_by_number)})
-    blocks = dense.find(order, groups, level, kept) if use_dense else []
-    block_ids, original_terms, nfresh = _rewrite_rows(blocks, groups, n)
+    blocks = dense.find(order, groups, level, kept, uses) if use_dense else []
+    block_ids, original_terms, nfresh, inlined = _rewrite_rows(blocks, groups, n)
 
     # Every level L becomes two half-levels: 2L for what was there, 2F + 1 for the outputs of
     # the dense blocks whose factors reach level F (so they come after their factors and before
@@ -171,7 +177,7 @@ def build(root, use_dense: bool = True) -> dict:
     kd = np.zeros(nall, dtype=np.int64)
     kd[:n] = _i64(kind)
     tie = np.arange(nall, dtype=np.int64)  # slots sort by (level, kind, tie)
-    kept_all = list(kept)
+    kept_all = [k for k in kept if k not in inlined] if inlined else list(kept)
     whole = set()
     ordinal = 0
     for block, ids in zip(blocks, block_ids):
