@@ -100,30 +100,30 @@ def _expand(groups: dict, uses: list, k: int) -> tuple:
     return (terms, ()) if out is None else (out, tuple(inlined))
 
 
-def _row(terms: list, lone: str) -> tuple:
-    """(positions, whole, A, B) of a row. Its +1 products always; its +1 lone terms ``1·c`` as
-    the product ``c·1`` with ``c`` on side A (``lone="a"``) or B (``"b"``), or not at all
-    (``""``). None when it has fewer than ``MIN_TERMS`` true products."""
-    run, akey, bkey = [], [], []
-    products = 0
-    for i, t in enumerate(terms):
-        if t[0] != 1.0:
-            continue
-        if t[2] >= 0:
-            products += 1
-            a, b = t[1], t[2]
-        elif lone == "a":
-            a, b = t[1], ONE
-        elif lone == "b":
-            a, b = ONE, t[1]
-        else:
-            continue
-        run.append(i)
-        akey.append(a)
-        bkey.append(b)
-    if products < MIN_TERMS:
-        return None
-    return tuple(run), len(run) == len(terms), tuple(akey), tuple(bkey)
+def _rows(k: int, terms: list, inlined: tuple, level: list) -> dict:
+    """The candidate rows of group k, one per placement of its lone terms: ``{lone: (k, run,
+    whole, F, A, B, terms, inlined)}``. Its +1 products always; its +1 lone terms ``1·c`` as
+    the product ``c·1`` with ``c`` on side A (``lone="a"``) or B (``"b"``), or left out (``""``).
+    Empty when it has fewer than ``MIN_TERMS`` true products. ``level`` ends with a 0, the
+    level of ``ONE`` (index -1)."""
+    sel = [(i, t[1], t[2]) for i, t in enumerate(terms) if t[0] == 1.0]
+    lone = [x for x in sel if x[2] < 0]
+    if len(sel) - len(lone) < MIN_TERMS:
+        return {}
+    whole = len(sel) == len(terms)
+    variants = [("a", sel)]
+    if lone:
+        variants.append(("b", [(i, b, a) if b < 0 else (i, a, b) for i, a, b in sel]))
+        variants.append(("", [x for x in sel if x[2] >= 0]))
+    out = {}
+    for name, chosen in variants:
+        run = tuple([x[0] for x in chosen])
+        akey = tuple([x[1] for x in chosen])
+        bkey = tuple([x[2] for x in chosen])  # ONE (-1) for a lone term
+        deepest = max(max(map(level.__getitem__, akey)), max(map(level.__getitem__, bkey)))
+        out[name] = (k, run, whole and len(run) == len(terms), deepest, akey, bkey, terms,
+                     inlined)
+    return out
 
 
 # where a lone term (a bias) goes: with the first factors (w·x + b), the second (x·w + b), or out
@@ -134,21 +134,23 @@ def find(order: list, groups: dict, level: list, kept: list, uses: list) -> List
     """Every complete block among the kept groups (see the module docstring). Each way of
     placing the lone terms proposes blocks; the biggest win, rows in two proposals go to the
     bigger one, and the rows left over are proposed again."""
-    candidates = [k for k in kept
-                  if (g := groups.get(k)) is not None and g.into is None and len(g.terms) >= 2]
-    expanded = {k: _expand(groups, uses, k) for k in candidates}
+    level = list(level) + [0]  # level[ONE] == 0
+    candidates = []
+    variants = {}
+    for k in kept:
+        g = groups.get(k)
+        if g is not None and g.into is None and len(g.terms) >= MIN_TERMS:
+            v = _rows(k, *_expand(groups, uses, k), level)
+            if v:
+                candidates.append(k)
+                variants[k] = v
     blocks: List[Block] = []
     while len(candidates) >= MIN_ROWS:
         proposals = []
         for lone in LONE_SIDES:
-            rows = []  # (node, run, whole, F, akey, bkey, terms, inlined)
-            for k in candidates:
-                terms, inlined = expanded[k]
-                row = _row(terms, lone)
-                if row is not None:
-                    run, whole, akey, bkey = row
-                    deepest = max(level[f] for f in akey + bkey if f != ONE)
-                    rows.append((k, run, whole, deepest, akey, bkey, terms, inlined))
+            rows = [variants[k][lone] for k in candidates if lone in variants[k]]
+            if lone != "a" and not rows:
+                break
             if len(rows) >= MIN_ROWS:
                 proposals.extend(_blocks(rows))
         taken: set = set()
