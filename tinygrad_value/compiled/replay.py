@@ -12,6 +12,11 @@ program for their value or gradient instead.
         model.zero_grad()
         prog()              # == loss of the current parameters, grads filled in
         optimizer.step()
+
+Code that keeps its numbers in arrays uses the array interface instead, which never touches a
+Value: ``index(nodes)`` (positions), ``load(index, array)`` (leaves), ``run()`` (forward),
+``run_backward(index, seeds)`` (backward, seeded at any nodes), ``values(index)``,
+``grads(index)``. Dense blocks (``dense.py``) run as matrix products in both interfaces.
 """
 
 from __future__ import annotations
@@ -78,7 +83,14 @@ class Program:
     def __repr__(self) -> str:
         p = self._p
         return (f"<tv.compile: {len(p['order'])} nodes, {p['size']} slots, "
-                f"{len(p['steps'])} levels, {len(p['coef'])} product terms>")
+                f"{len(p['steps'])} levels, {len(p['coef'])} product terms, "
+                f"{len(p['dense'])} dense blocks>")
+
+    @property
+    def dense_blocks(self) -> list:
+        """The matrix products found in the graph (``compiled/dense.py``), one ``(S, J, h)``
+        per block: S·J rows of h terms, computed as an (S×h) @ (h×J) product."""
+        return [(d.S, d.J, d.h) for d in self._p["dense"]]
 
     # --- the replay ------------------------------------------------------------------------
 
