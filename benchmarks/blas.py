@@ -16,6 +16,7 @@ Workloads, each side in its own subprocess, ratios printed side by side:
   ``nn.fit(compiled=True)``; wall time of ``fit`` (building and compiling the batch graph
   included) vs PyTorch's training loop for the same recipe (``demos.mnist.torch_time``), and
   both test accuracies. ``--quick``: 2 epochs instead of 20.
+* Compiling a chain 10⁶ nodes deep (``--quick``: 10⁵): time per node, peak memory (ru_maxrss).
 
 Run: ``python -m benchmarks.blas [--quick]``.
 """
@@ -158,7 +159,28 @@ def worker_mnist_torch(epochs: int) -> dict:
     return {"seconds": seconds, "accuracy": accuracy}
 
 
-WORKERS = {"ours": worker_ours, "numpy": worker_numpy, "torch": worker_torch,
+def worker_chain(depth: int) -> dict:
+    """Compile a chain ``depth`` nodes deep (``y = y + 0.25``, half add nodes, half constants):
+    compile time per node and the process's peak resident memory (ru_maxrss), before and after
+    compiling."""
+    import resource
+
+    import tinygrad_value as tv
+
+    x = tv.Value(0.5)
+    y = x
+    for _ in range(depth // 2):
+        y = y + 0.25
+    built = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    t0 = time.perf_counter()
+    prog = tv.compile(y)
+    seconds = time.perf_counter() - t0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"nodes": len(prog), "seconds": seconds, "us_per_node": seconds / len(prog) * 1e6,
+            "peak_mb_built": built, "peak_mb": peak}
+
+
+WORKERS = {"chain": worker_chain, "ours": worker_ours, "numpy": worker_numpy, "torch": worker_torch,
            "mnist_ours": worker_mnist_ours, "mnist_torch": worker_mnist_torch}
 
 
@@ -192,6 +214,7 @@ def measure(quick: bool = False) -> dict:
     out["mnist_ours"] = _run("mnist_ours", epochs=epochs)
     out["mnist_torch"] = (_run("mnist_torch", epochs=epochs) if have_torch
                           else {"error": "torch not installed"})
+    out["chain"] = _run("chain", depth=100_000 if quick else 1_000_000)
     return out
 
 
@@ -232,6 +255,12 @@ def format_table(r: dict) -> str:
         lines.append(f"| **ours / PyTorch** (target <= 3x) | **{ratio(mo, mt)}** | |")
     else:
         lines.append(f"| PyTorch | n/a ({mt.get('error')}) | |")
+    c = r["chain"]
+    if "seconds" in c:
+        lines += ["", f"| compiling a chain {c['nodes']:,} nodes deep | |", "|---|---|",
+                  f"| compile time | {c['seconds']:.1f} s ({c['us_per_node']:.1f} µs per node) |",
+                  f"| peak resident memory (target <= 300 MB at 10⁶) | {c['peak_mb']:.0f} MB "
+                  f"({c['peak_mb_built']:.0f} MB with the graph built, before compiling) |"]
     return "\n".join(lines)
 
 
