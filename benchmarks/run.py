@@ -1,5 +1,5 @@
-"""All benchmarks in one run: eager engine, compiled replay, nnfs listing, live stress run
-(``make bench``)."""
+"""All benchmarks in one run: eager engine, compiled replay, its dense blocks, nnfs listing,
+live stress run (``make bench``)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     extra = ["--quick"] if args.quick else []
     status = 0
-    for name in ("benchmarks.engine", "benchmarks.compiled", "benchmarks.nnfs",
+    for name in ("benchmarks.engine", "benchmarks.compiled", "benchmarks.blas", "benchmarks.nnfs",
                  "benchmarks.live_stress"):
         try:
             module = importlib.import_module(name)

@@ -9,8 +9,9 @@ vector-Jacobian product ∂(Σ seedᵢ·outputᵢ)/∂leaf, computed by the engi
 The first call with a given set of shapes runs eagerly (``tv.grad``); the second compiles the
 graph (``tv.compile``) of S = Σ seedᵢ·outputᵢ, with the seeds as extra leaves, and every later
 call replays it, so the book's 10,001-epoch loops take seconds. The replay is fed straight from
-the arrays when the compiled program exposes its slot arrays (``_direct``); otherwise it goes
-through the leaves' ``.data`` and ``.grad`` like any caller of ``tv.compile``.
+the arrays through the program's array interface (``index``, ``load``, ``run``,
+``run_backward`` seeded at the outputs, ``values``, ``grads``); a graph where some leaf or
+output has no position of its own goes through the leaves' ``.data`` and ``.grad`` instead.
 """
 
 from __future__ import annotations
@@ -164,6 +165,8 @@ class LayerGraph:
     def _compile(self, entry) -> None:
         seeds = leaf_array(np.zeros(entry.out.shape, dtype=np.float64))
         entry.seeds = seeds
+        # one root that keeps every output a node of its own (a dot does not fold its inputs);
+        # its seeds stay 0, the backward is seeded at the outputs instead
         root = tv.dot(list(entry.out.reshape(-1)), list(seeds.reshape(-1)))
         with float64_zeros():
             entry.prog = tv.compile(root)
@@ -172,33 +175,23 @@ class LayerGraph:
     def _replay(self, entry, arrays, seeds) -> tuple:
         d = entry.direct
         prog = entry.prog
-        if d is not None:
-            V = prog._V
-            p = prog._p
-            # backward right after a forward of the same leaves (the book's order) reuses that
-            # forward: only the root's terms read the seeds, so only they are refreshed
-            reuse = seeds is not None and entry.forwarded and d["top"] is not None and all(
-                np.array_equal(V[idx], a.reshape(-1)) for idx, a in zip(d["leaf_slots"], arrays))
+        if d is not None:  # the program's array interface: load, run, run_backward
+            # backward right after a forward of the same leaves (the book's order) is the
+            # backward of that forward
+            reuse = seeds is not None and entry.forwarded and all(
+                np.array_equal(prog.values(idx), a.reshape(-1))
+                for idx, a in zip(d["leaf_index"], arrays))
             entry.forwarded = seeds is None
             if not reuse:
-                for idx, a in zip(d["leaf_slots"], arrays):
-                    V[idx] = a.reshape(-1)
-            V[d["seed_slots"]] = 0.0 if seeds is None else seeds.reshape(-1)
-            with np.errstate(all="ignore"):
-                if reuse:
-                    t0, t1 = d["top"]
-                    np.take(V, p["ta"][t0:t1], out=prog._TA[t0:t1], mode="clip")
-                    np.take(V, p["tb"][t0:t1], out=prog._TB[t0:t1], mode="clip")
-                else:
-                    prog._forward(p, V)
-                if seeds is not None:
-                    prog._backward(p, V, prog._G, prog._C)
-            prog._done = "forward" if seeds is None else "backward"
-            out = V[d["out_slots"]].reshape(entry.out.shape)
+                for idx, a in zip(d["leaf_index"], arrays):
+                    prog.load(idx, a)
+                prog.run()
+            out = prog.values(d["out_index"]).reshape(entry.out.shape)
             if seeds is None:
                 return out, None
-            G = prog._G
-            return out, [G[idx].reshape(a.shape) for idx, a in zip(d["leaf_slots"], arrays)]
+            prog.run_backward(d["out_index"], seeds)
+            return out, [prog.grads(idx).reshape(a.shape)
+                         for idx, a in zip(d["leaf_index"], arrays)]
         self._set(entry, arrays)
         if seeds is None:
             for v in entry.seeds.reshape(-1):
@@ -218,39 +211,13 @@ class LayerGraph:
 
 
 def _direct(entry) -> Optional[dict]:
-    """Slot numbers of our leaves, seeds and outputs in the compiled program, or None when the
-    program does not expose them (then the replay goes through ``.data``/``.grad``)."""
+    """Positions of our leaves and outputs in the compiled program, or None when one of them has
+    none (a leaf no output reads, an output folded away): then the replay goes through
+    ``.data``/``.grad``."""
     prog = entry.prog
-    p = getattr(prog, "_p", None)
-    needed = ("_V", "_G", "_C", "_forward", "_backward")
-    if not isinstance(p, dict) or not all(hasattr(prog, a) for a in needed) \
-            or not {"topo", "slot", "leaves"} <= set(p):
+    try:
+        leaf_index = [prog.index(list(leaves.reshape(-1))) for leaves in entry.leaves]
+        out_index = prog.index(list(entry.out.reshape(-1)))
+    except (KeyError, ValueError):
         return None
-    topo, slot = p["topo"], p["slot"]
-    n = len(p["leaves"])
-
-    def slots(values, leaf: bool):
-        out = []
-        for v in values.reshape(-1):
-            k = topo.get(v)
-            s = -1 if k is None else int(slot[k])
-            if s < 0 or (leaf and s >= n):
-                return None
-            out.append(s)
-        return np.array(out, dtype=np.int64)
-
-    leaf_slots = [slots(leaves, True) for leaves in entry.leaves]
-    seed_slots = slots(entry.seeds, True)
-    out_slots = slots(entry.out, False)
-    if any(s is None for s in leaf_slots) or seed_slots is None or out_slots is None:
-        return None
-    prog._V[:n] = [v.data for v in p["leaves"]]  # constants keep these; ours are set per call
-    prog._V[n] = 1.0
-    # the root's level, when it is one vectorised group of terms (the seeds' only readers)
-    top = None
-    steps, narrow = p.get("steps"), getattr(prog, "_narrow", None)
-    if steps and narrow is not None and narrow[-1] is None and steps[-1][4] is not None \
-            and not steps[-1][5] and {"ta", "tb"} <= set(p):
-        top = steps[-1][4][2:4]
-    return {"leaf_slots": leaf_slots, "seed_slots": seed_slots, "out_slots": out_slots,
-            "top": top}
+    return {"leaf_index": leaf_index, "out_index": out_index}

@@ -463,3 +463,24 @@ def test_mlp_losses_match_eager(loss):
     else:
         root = fn(outs, [random.uniform(-1, 1) for _ in xs])
     check_against_eager(root, model.parameters() + [v for x in xs for v in x])
+
+
+# --- the sign of a zero sum ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("narrow_levels", [True, False])
+def test_a_chain_of_negative_zero_products_keeps_eager_sign(narrow_levels):
+    """x*y + z*w with both products -0.0: a chain of binary adds starts from its first term, so
+    eager gives -0.0; tv.sum starts from +0.0 and gives +0.0. The replay gives each the same."""
+    x, y, z, w = tv.Value(-0.0), tv.Value(1.0), tv.Value(0.0), tv.Value(-3.0)
+    chain = x * y + z * w
+    summed = tv.sum([x * y, z * w])
+    assert math.copysign(1.0, chain.data) == -1.0 and math.copysign(1.0, summed.data) == 1.0
+    for root in (chain * 1.0, summed * 1.0, (chain * 1.0).tanh() + tv.Value(2.0) * 0.0):
+        prog = Program(root, narrow_levels=narrow_levels)
+        prog()
+        for node in tv.topo_order(root):
+            if node.children:
+                got = prog.value(node)
+                assert got == node.data and math.copysign(1.0, got) == math.copysign(
+                    1.0, node.data), f"{node.op}: compiled {got!r}, eager {node.data!r}"

@@ -29,9 +29,11 @@ def plan(p: dict) -> list:
     pos_wa, pos_wb = p["pos_wa"].tolist(), p["pos_wb"].tolist()
     signed_zero = p["g_signed_zero"].tolist()
     out = []
-    for o0, o1, e0, e1, group, ews in p["steps"]:
+    for o0, o1, e0, e1, group, ews, blocks in p["steps"]:
         recipe = None
-        if o1 - o0 == 1 and group is not None and group[3] - group[2] <= MAX_TERMS:
+        if blocks:
+            pass  # a dense block has two rows or more: never one node wide
+        elif o1 - o0 == 1 and group is not None and group[3] - group[2] <= MAX_TERMS:
             t0, t1 = group[2], group[3]
             terms = [(coef[t], ta[t], tb[t], t, pos_ta[t], pos_tb[t]) for t in range(t0, t1)]
             recipe = ("group", o0, e0, e1, terms, not signed_zero[o0])
@@ -72,16 +74,17 @@ def forward(prog, recipe) -> None:
     V[o] = out
 
 
-def backward(prog, recipe, top: bool) -> None:
-    """Gather the node's gradient from the edge buffer (in eager order), then push its
-    contributions (upstream × local) into the buffer for its inputs."""
+def backward(prog, recipe, top: bool, seed=None) -> None:
+    """Gather the node's gradient from the edge buffer (in eager order), plus ``seed`` if the
+    node is seeded, then push its contributions (upstream × local) into the buffer for its
+    inputs."""
     G, C = prog._G, prog._C
     o, e0, e1 = recipe[1], recipe[2], recipe[3]
     if not top:
         total = 0.0
         for x in C[e0:e1].tolist():
             total += x
-        G[o] = total
+        G[o] = total if seed is None else total + float(seed)
     up = G.item(o)
     if recipe[0] == "group":
         TA, TB = prog._TA, prog._TB

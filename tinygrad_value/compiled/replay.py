@@ -12,12 +12,18 @@ program for their value or gradient instead.
         model.zero_grad()
         prog()              # == loss of the current parameters, grads filled in
         optimizer.step()
+
+Code that keeps its numbers in arrays uses the array interface instead, which never touches a
+Value: ``index(nodes)`` (positions), ``load(index, array)`` (leaves), ``run()`` (forward),
+``run_backward(index, seeds)`` (backward, seeded at any nodes), ``values(index)``,
+``grads(index)``. Dense blocks (``dense.py``) run as matrix products in both interfaces.
 """
 
 from __future__ import annotations
 
 import operator
 import random
+from typing import Optional
 
 import numpy as np
 
@@ -36,11 +42,12 @@ _data = operator.attrgetter("data")
 class Program:
     """A compiled replay of one graph; call it to recompute ``root`` and add leaf gradients."""
 
-    def __init__(self, root: Value, narrow_levels: bool = True, seed=None) -> None:
+    def __init__(self, root: Value, narrow_levels: bool = True, seed=None,
+                 dense: bool = True) -> None:
         if not isinstance(root, Value):
             raise TypeError(f"tv.compile needs a Value, got {type(root).__name__}")
         with gc_paused():
-            p = build(root)
+            p = build(root, use_dense=dense)
         self.root = root
         self._p = p
         self._leaves = p["leaves"]
@@ -58,10 +65,21 @@ class Program:
         self._WA = np.zeros(nw, dtype=np.float64)
         self._WB = np.zeros(nw, dtype=np.float64)
         self.manual_seed(seed)
+        # each dense block's gathered factors, kept from forward for backward
+        self._XB = [np.zeros((d.S, d.h), dtype=np.float64) for d in p["dense"]]
+        self._XA = [np.zeros((d.J, d.h), dtype=np.float64) for d in p["dense"]]
+        self._dense_index = {id(d): i for i, d in enumerate(p["dense"])}
         self._done = ""  # what the last completed call computed: "", "forward" or "backward"
         self._where: dict = {}  # folded node -> where its terms are (see _absorbed)
         # one-node levels run on floats (``narrow_levels=False``: everything vectorised, for tests)
         self._narrow = narrow.plan(p) if narrow_levels else [None] * len(p["steps"])
+        # the leaves as they were at compile time (constants keep these in run())
+        self._V[:self._nleaf] = np.fromiter(map(_data, self._leaves), dtype=np.float64,
+                                            count=self._nleaf)
+        self._V[self._nleaf] = 1.0
+        self._S = None  # seeds of a seeded backward (run_backward with outputs)
+        self._seed_plan = None  # (index, its positions, no repeats, seeded steps) of the last
+        self._step_of = None  # slot -> index of its level's step (-1: level 0), built on demand
 
     def manual_seed(self, seed=None) -> None:
         """Restart the generator that ops which draw (dropout masks) use at every replay: the
@@ -78,7 +96,14 @@ class Program:
     def __repr__(self) -> str:
         p = self._p
         return (f"<tv.compile: {len(p['order'])} nodes, {p['size']} slots, "
-                f"{len(p['steps'])} levels, {len(p['coef'])} product terms>")
+                f"{len(p['steps'])} levels, {len(p['coef'])} product terms, "
+                f"{len(p['dense'])} dense blocks>")
+
+    @property
+    def dense_blocks(self) -> list:
+        """The matrix products found in the graph (``compiled/dense.py``), one ``(S, J, h)``
+        per block: S·J rows of h terms, computed as an (S×h) @ (h×J) product."""
+        return [(d.S, d.J, d.h) for d in self._p["dense"]]
 
     # --- the replay ------------------------------------------------------------------------
 
@@ -114,6 +139,106 @@ class Program:
         self._done = "backward" if backward else "forward"
         return float(V[root])
 
+    # --- the array interface: leaves and results as NumPy arrays, no .data or .grad ---------
+
+    def index(self, nodes) -> np.ndarray:
+        """Positions of ``nodes`` (any sequence of Values of the graph) in the program's arrays,
+        for ``load``, ``values`` and ``grads``. A node folded into a bigger sum has no position
+        (read it with ``value(node)``): ``ValueError``; a node of another graph: ``KeyError``."""
+        p = self._p
+        topo, slot = p["topo"], p["slot"]
+        out = np.empty(len(nodes), dtype=np.int64)
+        for i, node in enumerate(nodes):
+            k = topo.get(node)
+            if k is None:
+                raise KeyError(f"{node!r} is not a node of the compiled graph")
+            s = int(slot[k])
+            if s < 0:
+                raise ValueError(f"{node!r} was folded into a sum and has no position of its "
+                                 "own; read it with prog.value(node) after a call")
+            out[i] = s
+        return out
+
+    def load(self, index: np.ndarray, data) -> None:
+        """Set the leaves at ``index`` (from ``index(leaves)``) to ``data`` (float64, same
+        length) for the next ``run()``; the Values' ``.data`` are not touched (and ``prog()`` /
+        ``forward()``, which re-read every ``.data``, overwrite what was loaded)."""
+        index = np.asarray(index, dtype=np.int64)
+        if index.size and (index.min() < 0 or index.max() >= self._nleaf):
+            raise ValueError("load() sets leaves only: pass positions from prog.index(leaves), "
+                             "not of computed nodes")
+        self._V[index] = np.asarray(data, dtype=np.float64).reshape(-1)
+
+    def run(self) -> float:
+        """The forward pass from the loaded leaves (see ``load``); returns root's value.
+        Reads no ``.data``; ``values(index)`` answers afterwards."""
+        self._done = ""
+        if self._p["root_slot"] >= self._nleaf:
+            with np.errstate(all="ignore"):
+                self._forward(self._p, self._V)
+        self._done = "forward"
+        return float(self._V[self._p["root_slot"]])
+
+    def run_backward(self, index: Optional[np.ndarray] = None, seeds=None) -> None:
+        """The backward pass of the last ``run()`` (or call). By default it is d root/d node;
+        with ``index`` (positions of nodes, e.g. outputs) and ``seeds`` it is
+        d(Σ seedsᵢ·nodeᵢ)/d node, as ``tv.backward(outputs, seeds)`` seeds several outputs (the
+        root gets no seed of 1 then). Adds to no ``.grad``: read ``grads(index)``."""
+        if not self._done:
+            raise RuntimeError("run_backward() needs a run() (or a call) first")
+        p = self._p
+        seeded = None
+        if index is not None:
+            index = np.asarray(index, dtype=np.int64)
+            seeds = np.asarray(seeds, dtype=np.float64).reshape(-1)
+            if seeds.shape != index.shape:
+                raise ValueError(f"run_backward got {seeds.size} seeds for {index.size} nodes")
+            if self._S is None:
+                self._S = np.zeros(p["size"], dtype=np.float64)
+                self._step_of = np.full(p["size"], -1, dtype=np.int64)
+                for i, step in enumerate(p["steps"]):
+                    self._step_of[step[0]:step[1]] = i
+            S = self._S
+            last = self._seed_plan
+            if last is None or not np.array_equal(last[1], index):  # new: levels, repeats?
+                if last is not None:
+                    S[last[1]] = 0.0
+                unique = len(np.unique(index)) == len(index)
+                last = self._seed_plan = (index, index.copy(), unique,
+                                          set(self._step_of[index].tolist()))
+            if last[2]:
+                S[index] = seeds
+            else:
+                S[index] = 0.0
+                np.add.at(S, index, seeds)
+            seeded = last[3]
+        self._done = ""
+        G = self._G
+        if p["root_slot"] < self._nleaf:
+            G[:] = 0.0
+            G[p["root_slot"]] = 1.0
+            if seeded is not None:
+                G[:] = self._S
+        else:
+            with np.errstate(all="ignore"):
+                self._backward(p, self._V, G, self._C, seeded)
+        self._done = "backward"
+
+    def values(self, index: np.ndarray) -> np.ndarray:
+        """The nodes' values (float64 array) as of the last run or call."""
+        if not self._done:
+            raise RuntimeError("call the compiled program before reading values or gradients")
+        return self._V[np.asarray(index, dtype=np.int64)]
+
+    def grads(self, index: np.ndarray) -> np.ndarray:
+        """The nodes' gradients (float64 array) from the last backward (for leaves: this pass's
+        contribution alone, not the accumulated ``.grad``)."""
+        if self._done != "backward":
+            raise RuntimeError("grads() needs a backward pass: run_backward() or a full call")
+        return self._G[np.asarray(index, dtype=np.int64)]
+
+    # --- the levels --------------------------------------------------------------------------
+
     def _forward(self, p: dict, V: np.ndarray) -> None:
         xp = np_math
         ta, tb, seg, coef = p["ta"], p["tb"], p["seg"], p["coef"]
@@ -123,7 +248,13 @@ class Program:
             if recipe is not None:
                 narrow.forward(self, recipe)
                 continue
-            _o0, _o1, _e0, _e1, group, ews = step
+            _o0, _o1, _e0, _e1, group, ews, blocks = step
+            for d in blocks:
+                i = self._dense_index[id(d)]
+                XB, XA = self._XB[i], self._XA[i]
+                np.take(V, d.b_slots, out=XB, mode="clip")
+                np.take(V, d.a_slots, out=XA, mode="clip")
+                V[d.d0:d.d1] = np.matmul(XB, XA.T).reshape(-1)
             if group is not None:
                 g0, g1, t0, t1, neg, first = group
                 A, B = TA[t0:t1], TB[t0:t1]
@@ -148,7 +279,10 @@ class Program:
                 if fn.check is not None and not np.isfinite(V[o0:o1]).all():
                     self._raise_domain_error(fn, o0, o1, w0)
 
-    def _backward(self, p: dict, V: np.ndarray, G: np.ndarray, C: np.ndarray) -> None:
+    def _backward(self, p: dict, V: np.ndarray, G: np.ndarray, C: np.ndarray,
+                  seeded: Optional[set] = None) -> None:
+        """Level by level from the root; ``seeded``: the steps holding nodes seeded from
+        ``self._S`` (``run_backward``), whose seeds are added to what flows in from above."""
         xp = np_math
         seg, coef = p["seg"], p["coef"]
         pos_ta, pos_tb, pos_wa, pos_wb = p["pos_ta"], p["pos_tb"], p["pos_wa"], p["pos_wb"]
@@ -157,14 +291,24 @@ class Program:
         TA, TB, WA, WB = self._TA, self._TB, self._WA, self._WB
         steps = p["steps"]
         plans = self._narrow
-        G[p["root_slot"]] = 1.0
+        S = self._S
+        G[p["root_slot"]] = 1.0 if seeded is None else S[p["root_slot"]]
         for i in range(len(steps) - 1, -1, -1):
+            seed_here = seeded is not None and i in seeded and i < len(steps) - 1
             if plans[i] is not None:
-                narrow.backward(self, plans[i], top=i == len(steps) - 1)
+                narrow.backward(self, plans[i], top=i == len(steps) - 1,
+                                seed=S[plans[i][1]] if seed_here else None)
                 continue
-            o0, o1, e0, e1, group, ews = steps[i]
+            o0, o1, e0, e1, group, ews, blocks = steps[i]
             if i < len(steps) - 1:  # the top level holds only the root
                 G[o0:o1] = np.bincount(local[e0:e1], C[e0:e1], minlength=o1 - o0)
+                if seed_here:
+                    G[o0:o1] += S[o0:o1]
+            for d in blocks:  # ∂(b·a)/∂b = a, ∂/∂a = b (MUL's local rule), summed by BLAS
+                j = self._dense_index[id(d)]
+                dY = G[d.d0:d.d1].reshape(d.S, d.J)
+                C[d.pos_b] = np.matmul(dY, self._XA[j]).reshape(-1)
+                C[d.pos_a] = np.matmul(dY.T, self._XB[j]).reshape(-1)
             if group is not None:
                 _g0, _g1, t0, t1, neg, _first = group
                 up = G.take(seg[t0:t1], mode="clip")
@@ -183,6 +327,8 @@ class Program:
                     C[pos_wb[w0:w1]] = up * local_grads[1]
         o0, o1, e0, e1 = p["level0"]
         G[o0:o1] = np.bincount(local[e0:e1], C[e0:e1], minlength=o1 - o0)
+        if seeded is not None and -1 in seeded:
+            G[o0:o1] += S[o0:o1]
 
     def _signed_zeros(self, out: np.ndarray, g0: int, prod: np.ndarray, t0: int) -> None:
         """A chain of binary ops that sums to zero is -0.0 when every term is -0.0 (the eager
@@ -224,11 +370,13 @@ class Program:
         if s >= 0:
             return float(self._V[s])
         root, start, size, sign = self._absorbed(k)
-        t0 = int(self._p["g_first"][self._p["slot"][root]]) + start
-        t1 = t0 + size
-        terms = (MUL.forward(np_math, self._TA[t0:t1], self._TB[t0:t1])
-                 * self._p["coef"][t0:t1]).tolist()
-        return sign * eager_sum(terms, self._p["groups"][k].from_zero)
+        p = self._p
+        terms = p["original_terms"].get(root, p["groups"][root].terms)[start:start + size]
+        V, slot = self._V, p["slot"]
+        one = self._nleaf  # the slot holding 1.0 (a lone term's second factor)
+        values = [MUL.forward(np_math, V.item(slot[t[1]]),
+                              V.item(slot[t[2]] if t[2] >= 0 else one)) * t[0] for t in terms]
+        return sign * eager_sum(values, p["groups"][k].from_zero)
 
     def grad(self, node: Value) -> float:
         """d root / d node as of the last call (what ``root.backward()`` would leave in .grad

@@ -19,10 +19,13 @@ NumPy sorts, so compiling 10⁶ nodes takes seconds, not minutes; nothing recurs
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from ..engine.backward import topo_order
 from ..engine.ops import OPS, Op
+from . import dense
 from .fold import PRODUCTS, UnsupportedOpError, fold
 
 
@@ -97,8 +100,63 @@ def _i64(xs) -> np.ndarray:
     return np.array(xs, dtype=np.int64)
 
 
-def build(root) -> dict:
-    """Everything the replay needs, as arrays and a per-level step list (see module docstring)."""
+class DenseStep(NamedTuple):
+    """One dense block (``dense.py``): slots ``d0 .. d1`` hold ``Y = B @ Aᵀ`` row-major (S×J);
+    ``b_slots``/``a_slots`` are the factors' slots; ``pos_a``/``pos_b`` the edge-buffer
+    positions that receive ``dA = dYᵀ @ B`` and ``dB = dY @ A``."""
+    d0: int
+    d1: int
+    S: int
+    J: int
+    h: int
+    b_slots: np.ndarray
+    a_slots: np.ndarray
+    pos_a: np.ndarray
+    pos_b: np.ndarray
+
+
+DENSE = -1  # slot kind of a dense block's outputs (groups are 0, elementwise ops 1 + op number)
+
+
+def _rewrite_rows(blocks: list, groups: dict, n: int):
+    """Give every row of every block its output ``D`` (the group's own node when the row is the
+    whole group, else a new id ``n, n + 1, …``) and replace the row's terms in its group by
+    ``1·D``; a product group inlined into a row is marked as folded into it. Returns the D ids
+    per block, the rewritten groups' original term lists, how many new ids, the inlined nodes."""
+    ids, original, inlined = [], {}, set()
+    fresh = n
+    for block in blocks:
+        out = []
+        for row in block.rows:
+            g = groups[row.node]
+            terms = row.terms
+            for c, first_term, size in row.inlined:
+                cg = groups[c]
+                cg.into, cg.offset, cg.size, cg.sign = g, first_term, size, 1.0
+                inlined.add(c)
+            if row.inlined or not row.whole:
+                original[row.node] = terms
+            if row.whole:
+                out.append(row.node)
+                continue
+            first = terms[row.run[0]]
+            skip = set(row.run)
+            new_terms = []
+            for i, t in enumerate(terms):
+                if i == row.run[0]:
+                    new_terms.append((1.0, fresh, -1, first[3], first[4], -1, 0))
+                elif i not in skip:
+                    new_terms.append(t)
+            g.terms = new_terms
+            out.append(fresh)
+            fresh += 1
+        ids.append(out)
+    return ids, original, fresh - n, inlined
+
+
+def build(root, use_dense: bool = True) -> dict:
+    """Everything the replay needs, as arrays and a per-level step list (see module docstring).
+    ``use_dense=False`` leaves every row on the exact sequential sums (no matmul)."""
     order = topo_order(root)
     n = len(order)
     topo = {node: k for k, node in enumerate(order)}
@@ -107,16 +165,45 @@ def build(root) -> dict:
     ops_by_number = list(OPS.values())
     level, kind, kept = _levels(order, kids, groups,
                                 {fn: i for i, fn in enumerate(ops_by_number)})
+    blocks = dense.find(order, groups, level, kept, uses) if use_dense else []
+    block_ids, original_terms, nfresh, inlined = _rewrite_rows(blocks, groups, n)
+
+    # Every level L becomes two half-levels: 2L for what was there, 2F + 1 for the outputs of
+    # the dense blocks whose factors reach level F (so they come after their factors and before
+    # the groups that read them); empty half-levels are then squeezed out.
+    nall = n + nfresh
+    lv = np.zeros(nall, dtype=np.int64)
+    lv[:n] = 2 * _i64(level)
+    kd = np.zeros(nall, dtype=np.int64)
+    kd[:n] = _i64(kind)
+    tie = np.arange(nall, dtype=np.int64)  # slots sort by (level, kind, tie)
+    kept_all = [k for k in kept if k not in inlined] if inlined else list(kept)
+    whole = set()
+    ordinal = 0
+    for block, ids in zip(blocks, block_ids):
+        for d, row in zip(ids, block.rows):
+            if row.whole:
+                whole.add(d)
+            else:
+                kept_all.append(d)
+            lv[d] = 2 * block.level + 1
+            kd[d] = DENSE
+            tie[d] = ordinal
+            ordinal += 1
+    used = np.unique(lv[_i64(kept_all)]) if kept_all else np.zeros(0, dtype=np.int64)
+    squeeze = np.zeros(int(lv.max()) + 1 if nall else 1, dtype=np.int64)
+    squeeze[used] = np.arange(1, len(used) + 1)  # leaves (and the constant 1.0) stay at 0
+    lv = squeeze[lv]
 
     # slots: leaves, then the constant 1.0, then kept nodes sorted by (level, kind, topo)
     leaves = [k for k, node in enumerate(order) if node._fn is None]
     one = len(leaves)
-    kept_arr = _i64(kept)
-    lv, kd = _i64(level), _i64(kind)
-    perm = kept_arr[np.lexsort((kd[kept_arr], lv[kept_arr]))] if kept else kept_arr
+    kept_arr = _i64(kept_all)
+    perm = kept_arr[np.lexsort((tie[kept_arr], kd[kept_arr], lv[kept_arr]))] if kept_all \
+        else kept_arr
     slot_topo = np.concatenate([_i64(leaves), [-1], perm]).tolist()
     m = len(slot_topo)
-    slot = np.full(n, -1, dtype=np.int64)
+    slot = np.full(nall, -1, dtype=np.int64)
     slot[_i64(leaves)] = np.arange(one)
     slot[perm] = np.arange(one + 1, m)
     slot_level = [0] * (one + 1) + lv[perm].tolist()
@@ -133,6 +220,8 @@ def build(root) -> dict:
     g_end = np.zeros(m, dtype=np.int64)
     g_signed_zero = np.zeros(m, dtype=bool)
     for s_ in range(one + 1, m):
+        if slot_kind[s_] == DENSE:
+            continue
         k = slot_topo[s_]
         g = groups.get(k)
         if g is not None:
@@ -161,11 +250,33 @@ def build(root) -> dict:
             w_k.append(node._arg if node._fn.has_param else 0.0)
             w_slot.append(s_)
     nterm, nw = len(t_coef), len(w_a)
-    e_dst = np.concatenate([_i64(t_a), _i64(t_b), _i64(w_a), _i64(wb_dst)])
+    # a dense block's gradient edges: one per factor position, A side then B side
+    d_dst, d_cons, d_slot, d_blocks = [], [], [], []
+    nd0 = 2 * nterm + nw + len(wb_dst)
+
+    def factor(f: int) -> int:
+        return one if f == dense.ONE else sl[f]
+
+    for block, ids in zip(blocks, block_ids):
+        J, S, h = len(block.a_keys), len(block.b_keys), len(block.a_keys[0])
+        cons = block.rows[0].node
+        first = len(d_dst)
+        for keys in (block.a_keys, block.b_keys):
+            for key in keys:
+                d_dst.extend(map(factor, key))
+                d_cons.extend([cons] * h)
+                d_slot.extend(range(h))
+        d0 = sl[ids[0]]
+        d_blocks.append((d0, d0 + S * J, S, J, h,
+                         _i64([[factor(f) for f in key] for key in block.b_keys]).reshape(S, h),
+                         _i64([[factor(f) for f in key] for key in block.a_keys]).reshape(J, h),
+                         nd0 + first, nd0 + first + J * h, nd0 + len(d_dst)))
+    nd_edges = len(d_dst)
+    e_dst = np.concatenate([_i64(t_a), _i64(t_b), _i64(w_a), _i64(wb_dst), _i64(d_dst)])
     e_cons = np.concatenate([_i64(ea_cons), _i64(eb_cons), _i64([slot_topo[s_] for s_ in w_slot]),
-                             _i64(wb_cons)])
+                             _i64(wb_cons), _i64(d_cons)])
     e_slot = np.concatenate([_i64(ea_slot), _i64(eb_slot), np.zeros(nw, dtype=np.int64),
-                             np.ones(len(wb_dst), dtype=np.int64)])
+                             np.ones(len(wb_dst), dtype=np.int64), _i64(d_slot)])
     # eager backward visits consumers in reverse topological order, children in slot order
     eorder = np.lexsort((e_slot, -e_cons, e_dst))
     d = e_dst[eorder]
@@ -181,7 +292,11 @@ def build(root) -> dict:
     pos[eorder] = np.arange(ne)
     dst_sorted = e_dst[eorder]  # sorted by level only
     pos_wb = np.full(nw, -1, dtype=np.int64)
-    pos_wb[_i64(wb_which)] = pos[2 * nterm + nw:]
+    pos_wb[_i64(wb_which)] = pos[2 * nterm + nw:nd0]
+    # dense blocks: (d0, d1, S, J, h, B slots S×h, A slots J×h, edge positions of A, of B)
+    dense_steps = [DenseStep(d0, d1, S, J, h, b_slots, a_slots, pos[pa:pb], pos[pb:pe])
+                   for d0, d1, S, J, h, b_slots, a_slots, pa, pb, pe in d_blocks]
+    dense_at = {step.d0: step for step in dense_steps}
 
     # per level: a slice of slots, a slice of sorted edges, a group step, elementwise steps
     top = slot_level[-1]
@@ -192,9 +307,17 @@ def build(root) -> dict:
     coef = np.array(t_coef, dtype=np.float64)
     negs = np.concatenate([[0], np.cumsum(coef < 0)]).tolist()
     ew_index = dict(zip(w_slot, range(nw)))
-    steps = []  # steps[L - 1] for level L: (s0, s1, e0, e1, group, elementwise steps)
+    steps = []  # steps[L - 1] for level L: (s0, s1, e0, e1, group, elementwise, dense)
     for L in range(1, top + 1):
         o0, o1 = lstart[L], lstart[L + 1]
+        if slot_kind[o0] == DENSE:  # a half-level of dense blocks only
+            blocks_here = []
+            s_ = o0
+            while s_ < o1:
+                blocks_here.append(dense_at[s_])
+                s_ = dense_at[s_].d1
+            steps.append((o0, o1, estart[L], estart[L + 1], None, [], blocks_here))
+            continue
         group = None
         s_ = o0
         while s_ < o1 and slot_kind[s_] == 0:
@@ -211,7 +334,7 @@ def build(root) -> dict:
             w0 = ew_index[s_]
             ews.append((ops_by_number[kk - 1], s_, e, w0, w0 + (e - s_)))
             s_ = e
-        steps.append((o0, o1, estart[L], estart[L + 1], group, ews))
+        steps.append((o0, o1, estart[L], estart[L + 1], group, ews, []))
 
     return dict(
         order=order, topo=topo, groups=groups,
@@ -223,4 +346,5 @@ def build(root) -> dict:
         pos_tb=pos[nterm:2 * nterm], wa=_i64(w_a), wb=_i64(w_b),
         wk=np.array(w_k, dtype=np.float64), pos_wa=pos[2 * nterm:2 * nterm + nw], pos_wb=pos_wb,
         edge_local=dst_sorted - _i64(lstart)[slot_level_arr[dst_sorted]],
+        dense=dense_steps, original_terms=original_terms, dense_edges=nd_edges,
     )

@@ -1,0 +1,235 @@
+"""Dense structure in a scalar graph: rows of products that share their factors become matmuls.
+
+The replay knows nothing about layers or neurons. What it sees, after folding (``fold.py``), is a
+*group* per kept node: a list of terms ``c · a · b``. micrograd's neuron
+``sum((wᵢ*xᵢ for ...), b)`` is the group ``[b·1, w₀·x₀, w₁·x₁, …]``; ``tv.dot(w, x)`` is the
+group ``[w₀·x₀, w₁·x₁, …]``. The *row* of a group is its terms with coefficient +1, in order (a
+lone term such as the bias is the product ``b·1`` with the replay's constant 1.0, so the bias
+rides along in the matmul as a column of ones); it has two factor sequences,
+``A = (a₀, a₁, …)`` and ``B = (b₀, b₁, …)``, and needs at least ``MIN_TERMS`` true products.
+Which side a lone term's child belongs to is not known (``w·x + b`` wants b beside w, ``x·w + b``
+beside... w again, now side B), so each placement (A, B, left out) proposes blocks and the
+biggest proposals win.
+
+Row r computes ``Σᵢ A_r[i]·B_r[i]``. If several rows use the same ``A`` sequence (a neuron's
+weights, the same Values in the same order) and several use the same ``B`` sequence (a sample's
+inputs), and every pairing of the distinct A's with the distinct B's is present exactly once,
+the rows are the entries of one matrix product:
+
+    Y[s, j] = Σᵢ B_s[i] · A_j[i],   Y = Bmat @ Amatᵀ   (Bmat: S×h, Amat: J×h)
+
+and backward, with dY the gradients of the rows, is the product rule (MUL's local derivatives,
+``∂(a·b)/∂a = b``) summed by BLAS: ``dB = dY @ Amat`` and ``dA = dYᵀ @ Bmat``. Those are the
+*blocks* found here. The A- and B-sequences are the nodes of a bipartite graph whose edges are
+rows; a complete component (``rows = S·J``, no pair twice) is one block, an incomplete one is
+covered greedily by complete sub-blocks (the A's shared by the most B's, times the B's they all
+meet; then again on the rest). Only rows whose factors all sit at the same level (``F``, their
+deepest factor's level) are joined, so no row of a block can depend on another of its rows.
+
+Anything else falls back, row by row, to the exact sequential sums of ``schedule.py``: a row
+with fewer than ``MIN_TERMS`` products, a row shared by nobody, rows that share only part of
+their factors (a different length, one extra term, the same weights in a different order: their
+sequences differ, so they are different nodes of the bipartite graph and meet no partner), and
+the rows of an incomplete component that no complete sub-block covers. A factor repeated inside
+a sequence (``w₀·x₀ + w₀·x₁``) is fine: its gradient gets one contribution per position, added
+like any other.
+
+The product of a block is computed by BLAS in its own summation order, so a dense row equals
+eager to rounding (1e-9 relative), not bit for bit; rows that fall back are summed as eager sums
+them, so a graph without blocks still replays bit for bit (``tv.compile``'s exact path).
+Each block's output is one new value per row, ``D``, at level ``F + ½`` (``schedule.py`` gives
+every level two halves, dense blocks first); the row's group keeps its other terms (a bias) plus
+the term ``1·D``. A group that is nothing but its row (a ``tv.dot`` node) is computed by the
+block directly.
+"""
+
+from __future__ import annotations
+
+from typing import List, NamedTuple, Tuple
+
+MIN_TERMS = 2  # a row needs at least this many true products (not lone terms) to join a block
+MIN_ROWS = 2  # and a block at least this many rows
+
+
+class Row(NamedTuple):
+    node: int  # topological index of the group's node
+    run: Tuple[int, ...]  # positions of the row's terms in ``terms``
+    whole: bool  # the group is nothing but these terms (its node is the block's output)
+    terms: list  # the group's terms, with any inlined product group's terms in its place
+    inlined: Tuple[Tuple[int, int, int], ...]  # (node, first term, number of terms) inlined
+
+
+class Block(NamedTuple):
+    """One matrix product: ``rows[s * J + j]`` computes ``Σᵢ b_keys[s][i] · a_keys[j][i]``."""
+    level: int  # F: the deepest level among the block's factors
+    a_keys: List[Tuple[int, ...]]  # J sequences of topological indices
+    b_keys: List[Tuple[int, ...]]  # S sequences
+    rows: List[Row]  # S·J rows, row-major in (s, j)
+
+
+ONE = -1  # the factor of a lone term (``c · child · 1``): the replay's constant 1.0
+
+
+def _pure(groups: dict, uses: list, c: int):
+    """The terms of ``c`` if it is a group of +1 products read only once (a ``tv.dot`` under a
+    ``b + …``), else None."""
+    g = groups.get(c)
+    if g is None or g.into is not None or uses[c] != 1:
+        return None
+    for t in g.terms:
+        if t[0] != 1.0 or t[2] < 0:
+            return None
+    return g.terms
+
+
+def _expand(groups: dict, uses: list, k: int) -> tuple:
+    """Group k's terms with each lone ``1·c`` whose c is a pure product group (``_pure``)
+    replaced by c's terms: ``b + tv.dot(w, x)`` is then one row ``b·1 + Σ wᵢ·xᵢ``."""
+    terms = groups[k].terms
+    out, inlined = None, []
+    for i, t in enumerate(terms):
+        inner = _pure(groups, uses, t[1]) if t[2] < 0 and t[0] == 1.0 else None
+        if inner is not None and out is None:
+            out = list(terms[:i])
+        if out is not None:
+            if inner is not None:
+                inlined.append((t[1], len(out), len(inner)))
+                out.extend(inner)
+            else:
+                out.append(t)
+    return (terms, ()) if out is None else (out, tuple(inlined))
+
+
+def _rows(k: int, terms: list, inlined: tuple, level: list) -> dict:
+    """The candidate rows of group k, one per placement of its lone terms: ``{lone: (k, run,
+    whole, F, A, B, terms, inlined)}``. Its +1 products always; its +1 lone terms ``1·c`` as
+    the product ``c·1`` with ``c`` on side A (``lone="a"``) or B (``"b"``), or left out (``""``).
+    Empty when it has fewer than ``MIN_TERMS`` true products. ``level`` ends with a 0, the
+    level of ``ONE`` (index -1)."""
+    sel = [(i, t[1], t[2]) for i, t in enumerate(terms) if t[0] == 1.0]
+    lone = [x for x in sel if x[2] < 0]
+    if len(sel) - len(lone) < MIN_TERMS:
+        return {}
+    whole = len(sel) == len(terms)
+    variants = [("a", sel)]
+    if lone:
+        variants.append(("b", [(i, b, a) if b < 0 else (i, a, b) for i, a, b in sel]))
+        variants.append(("", [x for x in sel if x[2] >= 0]))
+    out = {}
+    for name, chosen in variants:
+        run = tuple([x[0] for x in chosen])
+        akey = tuple([x[1] for x in chosen])
+        bkey = tuple([x[2] for x in chosen])  # ONE (-1) for a lone term
+        deepest = max(max(map(level.__getitem__, akey)), max(map(level.__getitem__, bkey)))
+        out[name] = (k, run, whole and len(run) == len(terms), deepest, akey, bkey, terms,
+                     inlined)
+    return out
+
+
+# where a lone term (a bias) goes: with the first factors (w·x + b), the second (x·w + b), or out
+LONE_SIDES = ("a", "b", "")
+
+
+def find(order: list, groups: dict, level: list, kept: list, uses: list) -> List[Block]:
+    """Every complete block among the kept groups (see the module docstring). Each way of
+    placing the lone terms proposes blocks; the biggest win, rows in two proposals go to the
+    bigger one, and the rows left over are proposed again."""
+    level = list(level) + [0]  # level[ONE] == 0
+    candidates = []
+    variants = {}
+    for k in kept:
+        g = groups.get(k)
+        if g is not None and g.into is None and len(g.terms) >= MIN_TERMS:
+            v = _rows(k, *_expand(groups, uses, k), level)
+            if v:
+                candidates.append(k)
+                variants[k] = v
+    blocks: List[Block] = []
+    while len(candidates) >= MIN_ROWS:
+        proposals = []
+        for lone in LONE_SIDES:
+            rows = [variants[k][lone] for k in candidates if lone in variants[k]]
+            if lone != "a" and not rows:
+                break
+            if len(rows) >= MIN_ROWS:
+                proposals.extend(_blocks(rows))
+        taken: set = set()
+        for block in sorted(proposals, key=lambda b: -len(b.rows) * len(b.a_keys[0])):
+            nodes = [row.node for row in block.rows] + [
+                c for row in block.rows for c, _first, _size in row.inlined]
+            if taken.isdisjoint(nodes):
+                taken.update(nodes)
+                blocks.append(block)
+        if not taken:
+            break
+        candidates = [k for k in candidates if k not in taken]
+    blocks.sort(key=lambda b: b.rows[0].node)
+    return blocks
+
+
+def _blocks(rows: list) -> List[Block]:
+    """The complete blocks among candidate rows ``(node, run, whole, F, akey, bkey, …)``."""
+    # union-find over sequence nodes ("a"/"b", F, key); each row joins its two sequences
+    ids: dict = {}
+    parent: list = []
+
+    def node_id(key) -> int:
+        i = ids.get(key)
+        if i is None:
+            i = ids[key] = len(parent)
+            parent.append(i)
+        return i
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    ends = []
+    for r in rows:
+        ia, ib = node_id(("a", r[3], r[4])), node_id(("b", r[3], r[5]))
+        ra, rb = root(ia), root(ib)
+        if ra != rb:
+            parent[ra] = rb
+        ends.append(ia)
+    components: dict = {}
+    for r, ia in zip(rows, ends):
+        components.setdefault(root(ia), []).append(r)
+
+    blocks = []
+    for members in components.values():
+        blocks.extend(_complete_blocks(members))
+    return blocks
+
+
+def _complete_blocks(members: list) -> List[Block]:
+    """Complete blocks covering as much of one component as a greedy choice finds: the A's shared
+    by the most B's, with the B's every one of them meets; repeated on what is left. Rows in no
+    block of at least ``MIN_ROWS`` rows fall back."""
+    blocks = []
+    left = members
+    while len(left) >= MIN_ROWS:
+        by_pair: dict = {}  # (akey, bkey) -> row; a pair seen twice leaves the second for later
+        partners: dict = {}  # akey -> bkeys, in order of first appearance
+        b_order: dict = {}
+        for r in left:
+            if (r[4], r[5]) in by_pair:
+                continue
+            by_pair[(r[4], r[5])] = r
+            partners.setdefault(r[4], []).append(r[5])
+            b_order.setdefault(r[5], len(b_order))
+        most = max(len(bs) for bs in partners.values())
+        a_keys = [a for a, bs in partners.items() if len(bs) == most]
+        common = set(partners[a_keys[0]]).intersection(*(partners[a] for a in a_keys[1:]))
+        b_keys = sorted(common, key=b_order.__getitem__)
+        if len(a_keys) * len(b_keys) < most:  # one A with all of its B's covers more
+            a_keys, b_keys = a_keys[:1], partners[a_keys[0]]
+        if len(a_keys) * len(b_keys) < MIN_ROWS:
+            break
+        rows = [by_pair[(a, b)] for b in b_keys for a in a_keys]
+        blocks.append(Block(rows[0][3], a_keys, b_keys,
+                            [Row(r[0], r[1], r[2], r[6], r[7]) for r in rows]))
+        used = {id(r) for r in rows}
+        left = [r for r in left if id(r) not in used]
+    return blocks
