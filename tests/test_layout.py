@@ -180,3 +180,25 @@ def test_no_two_public_classes_share_a_name():
                 where.setdefault(node.name, []).append(str(path.relative_to(ROOT)))
     twice = {name: files for name, files in where.items() if len(files) > 1}
     assert not twice, f"public class names defined more than once: {twice}"
+
+
+# --- what the wheel ships ---------------------------------------------------------------------
+
+
+def test_package_data_globs_match_files_and_cover_every_asset():
+    """Each package-data glob in pyproject.toml matches a file (no dead globs), and every
+    non-Python file inside the packages is matched by one (none left out of the wheel)."""
+    tomllib = pytest.importorskip("tomllib")
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    globs = config["tool"]["setuptools"]["package-data"]
+    shipped = set()
+    for package, patterns in globs.items():
+        folder = ROOT.joinpath(*package.split("."))
+        for pattern in patterns:
+            matched = {p for p in folder.glob(pattern) if p.is_file()}
+            assert matched, f"package-data {package!r}: {pattern!r} matches no file"
+            shipped |= matched
+    assets = {p for top in ("tinygrad_value", "nn") for p in ROOT.joinpath(top).rglob("*")
+              if p.is_file() and p.suffix not in (".py", ".pyc") and "__pycache__" not in p.parts}
+    missing = sorted(str(p.relative_to(ROOT)) for p in assets - shipped)
+    assert not missing, f"files in the packages that no package-data glob ships: {missing}"
