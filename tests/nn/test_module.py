@@ -335,6 +335,12 @@ def test_parameters_follow_every_change_the_walk_would_see():
     model.layers[0].neurons[0].w.append(extra)  # a list appended to, deep inside
     assert extra in model.parameters()
 
+    last = tv.Value(8.0)
+    model.layers[-1].neurons[-1].w.append(last)  # appended to the last list the walk reads
+    assert model.parameters()[-2] is last  # (the neuron's bias comes after its weights)
+    model.layers[-1].neurons[-1].w.pop()
+    assert not any(p is last for p in model.parameters())
+
     model.layers[0].neurons[0].w[0] = replaced = tv.Value(-1.0)  # an item replaced in place
     assert model.parameters()[0] is replaced
 
@@ -345,6 +351,10 @@ def test_parameters_follow_every_change_the_walk_would_see():
     assert model.named_parameters()[0][0] == "head.k"
     model.head["k"] = tv.Value(4.0)
     assert model.parameters()[0].data == 4.0
+    model.head["j"] = tv.Value(4.5)  # a dict grown
+    assert model.named_parameters()[1][0] == "head.j"
+    model.head["i"] = model.head.pop("j")  # a dict key renamed, same place, same Value
+    assert model.named_parameters()[1][0] == "head.i"
     del model.head
     assert all(name.startswith("layers.") for name, _ in model.named_parameters())
 
@@ -352,6 +362,20 @@ def test_parameters_follow_every_change_the_walk_would_see():
     assert all(a is not b for a, b in zip(twin.parameters(), model.parameters()))
     twin.layers[1].neurons[0].b = tv.Value(9.0)
     assert twin.parameters()[-1].data == 9.0 and model.parameters()[-1].data == 5.0
+
+    tail = model.layers[-1].neurons[-1]  # the last module the walk reads
+    tail.extra = tv.Value(2.5)  # a new attribute there
+    assert model.parameters()[-1] is tail.extra
+    del tail.extra
+
+    single = nn.Module()  # a renamed attribute holding the same Value
+    single.a = tv.Value(1.0)
+    assert [name for name, _ in single.named_parameters()] == ["a"]
+    attrs = vars(single)  # renamed in place: same position, same object, another name
+    renamed = {("b" if k == "a" else k): v for k, v in attrs.items()}
+    attrs.clear()
+    attrs.update(renamed)
+    assert [name for name, _ in single.named_parameters()] == ["b"]
 
     model.layers[1].parameters()  # a submodule's own call does not confuse the parent's
     model.layers[1].neurons[0].b = tv.Value(6.0)
