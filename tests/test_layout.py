@@ -202,3 +202,15 @@ def test_package_data_globs_match_files_and_cover_every_asset():
               if p.is_file() and p.suffix not in (".py", ".pyc") and "__pycache__" not in p.parts}
     missing = sorted(str(p.relative_to(ROOT)) for p in assets - shipped)
     assert not missing, f"files in the packages that no package-data glob ships: {missing}"
+
+
+def test_the_renderer_does_not_depend_on_the_stepper():
+    """Names and number formats live in show/names.py, so drawing a graph needs no stepper."""
+    for module in ("viz", "neuron_dot", "names"):
+        imported = {t for t, _ in _imports(ROOT / "tinygrad_value" / "show" / f"{module}.py")}
+        assert not _within_any(imported, "tinygrad_value.show.stepper"), \
+            f"show/{module}.py imports the stepper; take names from show/names.py"
+
+
+def _within_any(targets, package: str) -> bool:
+    return any(_within(t, [package]) for t in targets)
