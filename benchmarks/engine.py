@@ -335,5 +335,6 @@ def report(quick: bool) -> str:
 def main(argv=None) -> int:
     return harness_main(argv, __doc__, WORKERS, report)
 
+
 if __name__ == "__main__":
     sys.exit(main())

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import numbers
-from typing import Dict, List, Tuple
+from itertools import chain
+from operator import is_
+from typing import Dict, List, Optional, Tuple
 
 import tinygrad_value as tv
 
@@ -20,16 +22,22 @@ class Module:
     (``self.w = [...]`` gives ``w.0``, ``w.1``, ...). Attributes whose name starts with ``_`` are
     private and skipped. Each Value and submodule is counted once, under its first name, so
     a custom subclass gets ``parameters()``, ``state_dict()`` and ``train()`` without
-    overriding anything.
+    overriding anything. That walk (``_walk``) is the one source: ``named_children()`` and
+    ``own_parameters()`` are views of it, not hooks that change it.
     """
 
     training: bool = True  # new modules are in train mode
 
     # --- what a module owns: one walk of its attributes ------------------------------
 
-    def _walk(self) -> List[Tuple[str, object]]:
-        """(dotted name, Value or Module) for every attribute entry, in definition order."""
+    def _walk(self, read: Optional["_Snapshot"] = None) -> List[Tuple[str, object]]:
+        """(dotted name, Value or Module) for every attribute entry, in definition order.
+
+        ``read``, when given, records every dict and list the walk looked into, with what it
+        found there (see ``_Snapshot``)."""
         found: List[Tuple[str, object]] = []
+        if read is not None:
+            read.record(self)
         stack = [(name, v) for name, v in vars(self).items() if not name.startswith("_")]
         stack.reverse()
         while stack:  # explicit stack: nested containers are walked depth first, in order
@@ -37,8 +45,12 @@ class Module:
             if isinstance(v, (tv.Value, Module)):
                 found.append((name, v))
             elif isinstance(v, (list, tuple)):
+                if read is not None:
+                    read.record(v)
                 stack.extend(reversed([(f"{name}.{i}", x) for i, x in enumerate(v)]))
             elif isinstance(v, dict):
+                if read is not None:
+                    read.record(v)
                 stack.extend(reversed([(f"{name}.{k}", x) for k, x in v.items()]))
         return found
 
@@ -52,27 +64,51 @@ class Module:
 
     # --- derived ---------------------------------------------------------------------
 
-    def named_parameters(self) -> List[Tuple[str, tv.Value]]:
-        """Every parameter with its stable dotted name, e.g. ``layers.0.neurons.3.w.1``; a
-        Value or submodule reachable twice is listed once, under its first name."""
-        out: List[Tuple[str, tv.Value]] = []
+    def _tree(self) -> Tuple[List[Tuple[str, tv.Value]], List[tv.Value]]:
+        """``named_parameters()`` and ``parameters()``: ``_walk`` applied to this module and,
+        depth first, to each submodule. The result is remembered with a snapshot of every dict
+        and list the walk read, and reused while all of them still hold the same objects, so
+        a training loop's ``model.zero_grad()`` does not pay for the walk on every step (for
+        micrograd's 2-16-16-1 MLP the walk takes ~0.6 ms, most of a compiled demo step; the
+        check ~0.03 ms). Any change to what the walk would see (an
+        attribute set or deleted, a list appended to or an item replaced, in this module or
+        any submodule) makes it walk again."""
+        memo = self.__dict__.get("_parameters_memo")
+        if memo and memo[0].unchanged():
+            return memo[1], memo[2]
+        # the holder is in place before the walk reads this module's attributes, and is filled
+        # in afterwards: filling it does not change what the snapshot saw
+        memo = self.__dict__["_parameters_memo"] = []
+        read = _Snapshot()
+        named: List[Tuple[str, tv.Value]] = []
         seen_values, seen_modules = set(), {id(self)}
         stack = [("", self)]
         while stack:
             prefix, module = stack.pop()
-            for name, p in module.own_parameters():
-                if id(p) not in seen_values:
-                    seen_values.add(id(p))
-                    out.append((prefix + name, p))
-            children = [(prefix + n + ".", c) for n, c in module.named_children()
-                        if id(c) not in seen_modules]
-            seen_modules.update(id(c) for _, c in children)
+            children = []
+            for name, v in module._walk(read):
+                if isinstance(v, tv.Value):
+                    if id(v) not in seen_values:
+                        seen_values.add(id(v))
+                        named.append((prefix + name, v))
+                elif id(v) not in seen_modules:
+                    seen_modules.add(id(v))
+                    children.append((prefix + name + ".", v))
             stack.extend(reversed(children))
-        return out
+        values = [p for _, p in named]
+        read.close()
+        memo[:] = [read, named, values]
+        return named, values
+
+    def named_parameters(self) -> List[Tuple[str, tv.Value]]:
+        """Every parameter with its stable dotted name, e.g. ``layers.0.neurons.3.w.1``; a
+        Value or submodule reachable twice is listed once, under its first name (a module's
+        own Values first, then each submodule's, in definition order)."""
+        return list(self._tree()[0])
 
     def parameters(self) -> List[tv.Value]:
         """Every parameter Value, in ``named_parameters()`` order."""
-        return [p for _, p in self.named_parameters()]
+        return list(self._tree()[1])
 
     def zero_grad(self) -> None:
         """grad = 0 for every parameter (backward() adds into leaves)."""
@@ -161,6 +197,57 @@ class Module:
         foreign or mismatched file raises ``StateDictError`` saying what is wrong, and the model
         is unchanged; NaN/infinite weights need ``allow_nonfinite=True``."""
         return checkpoint.load(self, path, allow_nonfinite=allow_nonfinite, verify=verify)
+
+
+class _Snapshot:
+    """What a walk read: every module's attributes, dict and list it looked into, with the
+    objects each held, in order. ``unchanged()`` says whether all of them still hold exactly
+    those objects (compared by identity, so the snapshot keeps them alive: no id can be
+    reused). Modules are kept themselves, not their ``__dict__``, so a ``copy.deepcopy`` of a
+    model checks its own attributes. The check is a few C-level passes over flat sequences,
+    a twentieth of the walk."""
+
+    def __init__(self) -> None:
+        self.modules: list = []
+        self.lists: list = []  # lists and tuples
+        self.dicts: list = []
+        self.module_keys: list = []
+        self.module_values: list = []
+        self.list_values: list = []
+        self.dict_keys: list = []
+        self.dict_values: list = []
+
+    def record(self, container) -> None:
+        if isinstance(container, Module):
+            d = vars(container)
+            self.modules.append(container)
+            self.module_keys.extend(d)
+            self.module_values.extend(d.values())
+        elif isinstance(container, dict):
+            self.dicts.append(container)
+            self.dict_keys.extend(container)
+            self.dict_values.extend(container.values())
+        else:
+            self.lists.append(container)
+            self.list_values.extend(container)
+
+    def close(self) -> None:
+        self.module_lengths = [len(vars(m)) for m in self.modules]
+        self.list_lengths = list(map(len, self.lists))
+        self.dict_lengths = list(map(len, self.dicts))
+
+    def unchanged(self) -> bool:
+        attrs = list(map(vars, self.modules))
+        return (list(map(len, attrs)) == self.module_lengths
+                and list(map(len, self.lists)) == self.list_lengths
+                and list(map(len, self.dicts)) == self.dict_lengths
+                and all(map(is_, chain.from_iterable(attrs), self.module_keys))
+                and all(map(is_, chain.from_iterable(map(dict.values, attrs)),
+                            self.module_values))
+                and all(map(is_, chain.from_iterable(self.lists), self.list_values))
+                and all(map(is_, chain.from_iterable(self.dicts), self.dict_keys))
+                and all(map(is_, chain.from_iterable(map(dict.values, self.dicts)),
+                            self.dict_values)))
 
 
 def _mismatch(module: Module, expected, state, missing, unexpected) -> str:

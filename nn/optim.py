@@ -235,4 +235,3 @@ class AdamW(Adam):
                  eps: float = 1e-8, weight_decay: float = 1e-2, amsgrad: bool = False,
                  decay: float = 0.0) -> None:
         super().__init__(params, lr, betas, eps, weight_decay, amsgrad, decay)
-

@@ -2,6 +2,7 @@
 
 ``engine/`` is the autograd a learner reads first, ``show/`` the tools that show one graph, and
 ``compiled/`` the optional NumPy replay. Every public name is importable from here.
+May import only its own folders, never ``nn``; NumPy, graphviz and anywidget load when used.
 """
 
 from .compiled import compile

@@ -317,3 +317,66 @@ def test_models_print_short_and_show_a_table_in_notebooks():
     assert page.count("<tr>") == 1 + 3 + 1  # header, three layers, total
     assert "Layer(2, 16)" in page and "<b>337</b>" in page
     assert "Dropout(p=0.1)" in nn.Sequential(nn.Layer(2, 2), nn.Dropout(0.1))._repr_html_()
+
+
+def test_parameters_follow_every_change_the_walk_would_see():
+    """parameters() is remembered between calls; each kind of change must show at once."""
+    import copy
+
+    random.seed(0)
+    model = nn.MLP(2, [3, 1])
+    first = model.parameters()
+    assert model.parameters() == first and model.parameters() is not first  # a fresh list
+
+    model.layers[1].neurons[0].b = tv.Value(5.0)  # an attribute set in a submodule
+    assert model.parameters()[-1].data == 5.0
+
+    extra = tv.Value(7.0)
+    model.layers[0].neurons[0].w.append(extra)  # a list appended to, deep inside
+    assert extra in model.parameters()
+
+    last = tv.Value(8.0)
+    model.layers[-1].neurons[-1].w.append(last)  # appended to the last list the walk reads
+    assert model.parameters()[-2] is last  # (the neuron's bias comes after its weights)
+    model.layers[-1].neurons[-1].w.pop()
+    assert not any(p is last for p in model.parameters())
+
+    model.layers[0].neurons[0].w[0] = replaced = tv.Value(-1.0)  # an item replaced in place
+    assert model.parameters()[0] is replaced
+
+    model.layers.append(nn.Layer(1, 2))  # a whole layer added
+    assert len(model.parameters()) == len(first) + 1 + 2 * 2
+    del model.layers[-1]
+    model.head = {"k": tv.Value(3.0)}  # a new attribute holding a dict
+    assert model.named_parameters()[0][0] == "head.k"
+    model.head["k"] = tv.Value(4.0)
+    assert model.parameters()[0].data == 4.0
+    model.head["j"] = tv.Value(4.5)  # a dict grown
+    assert model.named_parameters()[1][0] == "head.j"
+    model.head["i"] = model.head.pop("j")  # a dict key renamed, same place, same Value
+    assert model.named_parameters()[1][0] == "head.i"
+    del model.head
+    assert all(name.startswith("layers.") for name, _ in model.named_parameters())
+
+    twin = copy.deepcopy(model)  # a copy checks its own attributes, not the original's
+    assert all(a is not b for a, b in zip(twin.parameters(), model.parameters()))
+    twin.layers[1].neurons[0].b = tv.Value(9.0)
+    assert twin.parameters()[-1].data == 9.0 and model.parameters()[-1].data == 5.0
+
+    tail = model.layers[-1].neurons[-1]  # the last module the walk reads
+    tail.extra = tv.Value(2.5)  # a new attribute there
+    assert model.parameters()[-1] is tail.extra
+    del tail.extra
+
+    single = nn.Module()  # a renamed attribute holding the same Value
+    single.a = tv.Value(1.0)
+    assert [name for name, _ in single.named_parameters()] == ["a"]
+    attrs = vars(single)  # renamed in place: same position, same object, another name
+    renamed = {("b" if k == "a" else k): v for k, v in attrs.items()}
+    attrs.clear()
+    attrs.update(renamed)
+    assert [name for name, _ in single.named_parameters()] == ["b"]
+
+    model.layers[1].parameters()  # a submodule's own call does not confuse the parent's
+    model.layers[1].neurons[0].b = tv.Value(6.0)
+    assert model.parameters()[-1].data == 6.0 and model.layers[1].parameters()[-1].data == 6.0

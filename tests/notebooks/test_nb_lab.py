@@ -35,8 +35,6 @@ def server(tmp_path_factory):
         yield root, url, token
 
 
-
-
 @pytest.fixture
 def lab(server, browser, tmp_path):
     root, url, token = server

@@ -87,8 +87,6 @@ FAKE_MODEL = """async ([esm, css, state]) => {
 }"""
 
 
-
-
 def test_widget_esm_in_a_browser_next_moves_step_and_step_moves_view(widget, browser):
     w, program = widget
     page = browser.new_page(viewport={"width": 1100, "height": 800})

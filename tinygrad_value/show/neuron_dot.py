@@ -15,8 +15,8 @@ import math
 from collections.abc import Callable, Iterable
 
 from ..engine.value import Value
+from .names import Formatter, formatter
 from .neurons import ROOT, NeuronGraph, collapse, neuron_graph
-from .stepper import Formatter, formatter
 from .viz import _graphviz, _ink, draw_dot, escape_quoted, escape_record
 
 UNIT_STYLE = {"style": "filled", "fillcolor": "#fde68a", "shape": "record"}

@@ -9,73 +9,16 @@ from __future__ import annotations
 import html as _html
 import math
 import re
-import subprocess
 from pathlib import Path
-from string import Template
 
 from ..engine.backward import topo_order
 from ..engine.value import Value
-from ..files import write_atomic
+from .names import Formatter, formatter
 from .neuron_dot import draw_neurons, unit_ids
 from .neurons import collapse, neuron_graph
-from .stepper import Formatter, formatter
-from .viz import _graphviz, draw_dot, pipe
-
-PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>$title</title>
-<style>
-body { font-family: Helvetica, Arial, sans-serif; margin: 1rem; color: #111827; }
-#graph svg { max-width: 100%; height: auto; }
-g.neuron { cursor: pointer; }
-g.neuron.chosen polygon { stroke: #2563eb; stroke-width: 4; }
-#panel { border-top: 1px solid #e5e7eb; margin-top: 1rem; padding-top: .5rem; }
-#panel table { border-collapse: collapse; font-size: 13px; }
-#panel td, #panel th { padding: 2px 10px; border-bottom: 1px solid #f3f4f6; text-align: right; }
-#panel td:first-child, #panel th:first-child { text-align: left; }
-#scalar svg { max-width: 100%; height: auto; }
-</style></head><body>
-<h1>$title</h1>
-<p id="summary">$summary</p>
-<div id="graph">$svg</div>
-<div id="panel"><p id="hint">Click a neuron to see its scalar graph.</p>
-<h2 id="neuron-name"></h2><table id="numbers"></table><div id="scalar"></div></div>
-<script id="neurons-data" type="application/json">$data</script>
-<script>
-(function () {
-  const data = JSON.parse(document.getElementById("neurons-data").textContent);
-  const table = document.getElementById("numbers");
-  function row(cells, head) {
-    const tr = document.createElement("tr");
-    for (const c of cells) {
-      const td = document.createElement(head ? "th" : "td");
-      td.textContent = c;
-      tr.appendChild(td);
-    }
-    table.appendChild(tr);
-  }
-  function show(id) {
-    const n = data.neurons[id];
-    if (!n) return;
-    document.querySelectorAll("g.neuron.chosen").forEach(g => g.classList.remove("chosen"));
-    const box = document.getElementById(id);
-    if (box) box.classList.add("chosen");
-    document.getElementById("hint").hidden = true;
-    document.getElementById("neuron-name").textContent = n.name + " \\u00b7 " + n.activation;
-    table.replaceChildren();
-    row(["", "data", "grad"], true);
-    row(["z (weighted sum)", n.z, ""]);
-    row(["out", n.out, n.grad]);
-    for (const p of n.params) row(p);
-    document.getElementById("scalar").innerHTML = n.svg;
-    document.body.dataset.shown = id;
-  }
-  document.querySelectorAll("g.neuron").forEach(g => {
-    g.addEventListener("click", () => show(g.id));
-  });
-  window.showNeuron = show;
-})();
-</script></body></html>
-"""
+from .page import fill, front, json_for_script, write_page
+from .rundot import run_dot
+from .viz import draw_dot, pipe
 
 
 class NetworkPage:
@@ -105,7 +48,6 @@ def _svg_only(text: str) -> str:
 
 def _scalar_svgs(ng, names: list[str], rankdir: str, f) -> list[str]:
     """Every neuron's scalar graph, laid out by one ``dot`` run (one process, many graphs)."""
-    graphviz = _graphviz()
     sources = []
     for i, name in enumerate(names):
         top = neuron_graph(ng, name)
@@ -114,15 +56,7 @@ def _scalar_svgs(ng, names: list[str], rankdir: str, f) -> list[str]:
                                                        enumerate(order)},
                      max_nodes=max(len(order), 1), title=f"{name}, sample 0")
         sources.append(g.source)
-    text = "\n".join(sources)
-    try:  # subprocess, not graphviz.Source.pipe: that one writes all input before reading
-        # any output, and deadlocks once the SVGs outgrow the pipe's buffer
-        run = subprocess.run(["dot", "-Tsvg"], input=text.encode(), capture_output=True,
-                             check=True)
-    except FileNotFoundError:
-        pipe(graphviz.Source(text), "svg")  # raises GraphvizNotFound with the install hint
-        raise
-    out = run.stdout.decode("utf-8")
+    out = run_dot("\n".join(sources), "svg").decode("utf-8")
     parts = [_svg_only(p) for p in out.split("<?xml") if "<svg" in p]
     if len(parts) != len(names):  # pragma: no cover - dot wrote something unexpected
         raise RuntimeError(f"dot returned {len(parts)} drawings for {len(names)} neurons")
@@ -141,8 +75,6 @@ def network_html(root: Value, path: str | Path | None = None, title: str | None 
     Reads the grads already in the graph (call ``backward()`` first); changes no ``.data`` or
     ``.grad``. Needs graphviz's ``dot``.
     """
-    from .html import json_for_script
-
     f = formatter(fmt, decimals)
     ng = collapse(root)
     ids = unit_ids(ng)
@@ -163,13 +95,9 @@ def network_html(root: Value, path: str | Path | None = None, title: str | None 
     summary = (f"{len(names)} neurons in {len(ng.columns)} layers, {len(ng.inputs)} inputs"
                + (f", {n} samples (z and out are means, grads sums)" if n > 1 else "")
                + f"; root = {f(root.data)}")
-    page = Template(PAGE).substitute(
+    page = fill(front("network.html"),
         title=_html.escape(title or "The network, neuron by neuron"),
         summary=_html.escape(summary), svg=svg,
         data=json_for_script({"neurons": neurons}, ensure_ascii=False))
-    out = None
-    if path is not None:
-        out = Path(path)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(out, page)
+    out = None if path is None else write_page(path, page)
     return NetworkPage(page, out, len(names))

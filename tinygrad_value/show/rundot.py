@@ -1,6 +1,6 @@
 """Running graphviz's ``dot`` program: one way, with a time limit, for every picture we make.
 
-``render_graph``, the backprop page, the widget and the live view all lay out graphs through
+``render_graph``, the backprop page, the network page and the widget lay out graphs through
 ``run_dot``, so a missing ``dot``, a failing one and one that hangs read the same everywhere.
 """
 
