@@ -129,6 +129,11 @@ class Controller(Watcher):
     def viewer_arrived(self) -> None:
         self._viewer.set()
 
+    def touch(self) -> None:
+        """Wake everyone waiting for a change (a new viewer wants the whole state now)."""
+        with self._cond:
+            self._changed()
+
     def finish(self) -> None:
         """Training is over: the view says so and stays viewable."""
         with self._cond:

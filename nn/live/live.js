@@ -244,7 +244,9 @@ function applyState(st) {
     "Training waits for this page to connect." : "");
   $("banner").textContent = banner; $("banner").hidden = !banner;
   if (isPage) document.title = (st.status === "paused" ? "paused · " : "") + (CFG.title || "live training");
-  if (st.lr !== null && st.lr !== undefined && document.activeElement !== $("lr")) $("lr").value = String(st.lr);
+  const hasLr = st.lr !== null && st.lr !== undefined;
+  $("lr-control").hidden = !hasLr;
+  if (hasLr && document.activeElement !== $("lr")) $("lr").value = String(st.lr);
   $("btn-pause").disabled = st.status !== "running";
   $("btn-resume").disabled = st.status !== "paused";
   $("btn-step").disabled = st.status === "done" || st.status === "closed";
@@ -256,13 +258,12 @@ function startLive() {
   $("btn-pause").onclick = () => io.post("pause");
   $("btn-resume").onclick = () => io.post("resume");
   $("btn-step").onclick = () => io.post("step");
-  if (CFG.lr_control) {
-    $("lr-control").hidden = false;
-    $("lr").addEventListener("change", () => {
-      const v = Number($("lr").value);
-      if (v > 0 && v <= 100) io.post("lr", {v: Math.max(1, Math.round(v * 1e6))});
-    });
-  }
+  // the field shows once there is an optimizer to set (a widget may be given one later)
+  $("lr-control").hidden = !CFG.lr_control;
+  $("lr").addEventListener("change", () => {
+    const v = Number($("lr").value);
+    if (v > 0 && v <= 100) io.post("lr", {v: Math.max(1, Math.round(v * 1e6))});
+  });
   io.start(applyState, setBadge);
 }
 
