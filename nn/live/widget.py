@@ -29,7 +29,8 @@ class LiveWidget(anywidget.AnyWidget):
     """Watch, pause, step and steer a training run in a notebook cell.
 
     ``LiveWidget(model, X, y, optimizer=None, **kw)`` takes the keywords of ``nn.LiveView``'s
-    controller (``sample``, ``graph_every``, ``grid``, ``min_step_seconds``, ``max_pause``, ...).
+    controller (``sample``, ``graph_every``, ``health_every``, ``grid``, ``min_step_seconds``,
+    ``max_pause``, ...).
     Synced traitlets: ``status`` ("running", "paused", "done", ...), ``last_step`` (the latest
     step, -1 before any), ``loss``, ``sample`` (the point whose graph is drawn; set it from
     Python or click a point) and ``lr`` (the optimizer's learning rate, None without one; set it
@@ -172,7 +173,8 @@ class LiveWidget(anywidget.AnyWidget):
 
     def _push_loop(self) -> None:
         c = self.controller
-        version, since, gen, graph, picture = -1, 0, None, -1, None
+        version, since, gen, graph = -1, 0, None, -1
+        sent: dict = {"picture": None, "health": None}
         while not self._stopped:
             now = c.wait_for_change(version, 1.0)
             full = self._full.is_set()
@@ -180,14 +182,16 @@ class LiveWidget(anywidget.AnyWidget):
                 continue
             if full:
                 self._full.clear()
-                since, gen, graph, picture = 0, None, -1, None
+                since, gen, graph = 0, None, -1
+                sent = {"picture": None, "health": None}
             state = c.state(since, gen)
             version, since, gen = state["version"], state["curve_to"], state["curve_gen"]
             message = {"kind": "state", "state": state}
-            if state["picture"] is picture:
-                state["picture"] = None  # unchanged since the last message: not resent
-            else:
-                picture = state["picture"]
+            for key in sent:  # unchanged since the last message: not resent
+                if state[key] is sent[key]:
+                    state[key] = None
+                else:
+                    sent[key] = state[key]
             if state["graph"]["version"] != graph:
                 graph = state["graph"]["version"]
                 message["svg"] = c.svg()

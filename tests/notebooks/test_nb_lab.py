@@ -234,6 +234,12 @@ def test_live_widget_grows_its_loss_curve_and_pause_stops_training(lab):
     lab.run(2)
     assert lab.output(2).split() == seen_paused, "training went on in Python while paused"
 
+    # the shared front end's gradient-health panel is in the widget too, one row per layer
+    rows = out.locator("#card-health #health-table tr[data-layer]")
+    rows.first.wait_for(timeout=30_000)
+    assert rows.evaluate_all("rs => rs.map(r => r.dataset.layer)") == [
+        "layer1", "layer2", "layer3"]
+
     button(out, "btn-resume", "resume").click()
     lab.page.wait_for_function("([root, sel, v]) => root.querySelector(sel).textContent !== v",
                                arg=[handle, part("m-step"), paused_at], timeout=30_000)

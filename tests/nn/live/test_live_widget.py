@@ -38,7 +38,7 @@ def widget():
     X, y = nn.data.make_moons(n_samples=30, noise=0.1, random_state=1, signed=True)
     random.seed(1337)
     model = nn.MLP(2, [4, 4, 1])
-    w = LiveWidget(model, X, y, grid=12, graph_every=5)
+    w = LiveWidget(model, X, y, grid=12, graph_every=5, health_every=5)
     w.sent = []
     w.send = lambda content, buffers=None: w.sent.append(content)
     yield w
@@ -118,6 +118,15 @@ def test_buttons_drive_the_training_loop_and_traitlets_follow(widget):
     assert not worker.is_alive()
     wait_for(lambda: widget.status == "done", what="done")
     assert widget.last_step == 399
+    # the gradient-health panel gets the page's numbers: every 5th step (health_every), in order
+    def health():
+        return [m["state"]["health"] for m in list(widget.sent) if m["state"]["health"]]
+
+    wait_for(lambda: health() and health()[-1]["steps"][-1] == 395, what="the last health sent")
+    health = health()
+    assert health[-1] == widget.controller.health.to_json()
+    assert health[-1]["steps"] == list(range(0, 400, 5)) and health[-1]["layers"] == [
+        "layer1", "layer2", "layer3"]
 
 
 def test_bad_values_from_python_get_clear_errors(widget):
