@@ -247,6 +247,37 @@ def test_live_widget_grows_its_loss_curve_and_pause_stops_training(lab):
     assert lab.output(3).strip() == "False"  # the thread ended when asked
 
 
+IN_CELL = ("lw.controller.min_step_seconds = 0.05  # ~4 s of training, in this very cell\n"
+           "h = nn.fit(model, X, y, loss='hinge', steps=80, progress=False, callback=lw.callback,\n"
+           "           optimizer=nn.optim.SGD(model.parameters(), lr=0.3))\n"
+           "print('trained', len(h.loss))")
+
+
+def test_live_widget_updates_while_fit_runs_in_its_own_cell(lab):
+    """Training in the cell keeps the kernel busy, yet the view follows it step by step."""
+    need_widget("nn.live", "LiveWidget")
+    write_notebook(lab.root / "incell.ipynb", [LIVE, IN_CELL])
+    lab.open("incell.ipynb")
+    out = lab.run(0).locator(".jp-OutputArea")
+    out.locator(part("m-step")).first.wait_for(timeout=30_000)
+    cell = lab.cell(1)
+    cell.locator(".jp-InputArea-editor").click()
+    lab.page.keyboard.press("Escape")
+    lab.page.keyboard.press("Shift+Enter")  # not waited for: we watch the view while it runs
+    prompt = cell.locator(".jp-InputPrompt")
+    handle = out.element_handle()
+    counts = set()
+    while (prompt.text_content() or "").strip() in ("[*]:", "[ ]:"):
+        text = out.locator(part("m-step")).first.text_content()
+        if text.isdigit():
+            counts.add(int(text))
+        lab.page.wait_for_timeout(150)
+    assert len(counts) >= 3, f"the step counter moved only through {sorted(counts)} while busy"
+    assert lab.output(1).split() == ["trained", "80"]
+    lab.page.wait_for_function("([root, sel]) => root.querySelector(sel).textContent === '79'",
+                               arg=[handle, part("m-step")], timeout=10_000)
+
+
 def test_chapter_one_runs_in_jupyterlab_with_its_graph_drawn(lab):
     """The course as a learner meets it: Run All on chapter 1, every cell done, no error shown,
     the neuron's graph drawn inline as SVG with the book's 2.3 in it."""
