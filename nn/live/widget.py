@@ -5,8 +5,10 @@ An ``anywidget.AnyWidget`` whose front end is the live page's own (``live.html``
 pass ``w.callback`` to ``nn.fit``. A pushing thread sends each new state to the view (so it
 updates while training runs in the cell or in a thread); the view's Pause / Step / Resume, the
 learning-rate field and a click on a point come back as the same actions the page POSTs.
-Buttons reach Python only while the kernel is free, so run ``fit`` in a thread (``w.run(...,
-thread=True)``) to pause it from the view; pausing from Python (``w.pause()``) always works.
+A cell that runs ``fit`` keeps the kernel's main thread busy, so the widget hears its view on a
+kernel subshell of its own (ipykernel 7 and later): the buttons work while training runs in the
+very cell. With an older kernel they reach Python only while it is free; then train in a thread
+(``w.run(..., thread=True)``). Pausing from Python (``w.pause()``) always works.
 Imported only when ``nn.live.LiveWidget`` is first used (it needs anywidget).
 """
 
@@ -57,6 +59,7 @@ class LiveWidget(anywidget.AnyWidget):
         super().__init__(_config=config, sample=c.sample,
                          lr=None if optimizer is None else optimizer.lr)
         self.on_msg(self._on_view_msg)
+        self._subshell = _listen_on_subshell(self.comm)
         self._pusher = threading.Thread(target=self._push_loop, name="live-widget-push",
                                         daemon=True)
         self._pusher.start()
@@ -122,6 +125,8 @@ class LiveWidget(anywidget.AnyWidget):
             self._stopped = True
             self.controller._stop()
             self._pusher.join(timeout=5)
+            _forget_subshell(self._subshell)
+            self._subshell = None
         super().close()
 
     @traitlets.validate("sample")
@@ -223,3 +228,50 @@ class LiveWidget(anywidget.AnyWidget):
     def __repr__(self) -> str:
         return (f"LiveWidget({self.status}, step {self.last_step}, sample {self.sample}, "
                 f"lr {self.lr})")
+
+
+def _kernel_subshells():
+    """The running ipykernel's subshell manager, or None (no kernel, or a kernel before 7)."""
+    try:
+        from ipykernel.kernelbase import Kernel
+
+        if not Kernel.initialized():
+            return None
+        kernel = Kernel.instance()
+        if not getattr(kernel, "_supports_kernel_subshells", False):
+            return None
+        return kernel.shell_channel_thread.manager
+    except Exception:  # another kernel, another ipykernel: no subshell, the thread path works
+        return None
+
+
+def _listen_on_subshell(comm) -> Optional[str]:
+    """Have the view's messages to ``comm`` handled on a new kernel subshell (its own thread),
+    so they arrive while a cell keeps the main thread busy; returns the subshell's id or None.
+
+    Uses ipykernel 7's subshells (JEP 91) the way its control channel does: a "create" request
+    to the shell-channel thread, then the comm's routing hook pinned to that subshell."""
+    manager = _kernel_subshells()
+    if manager is None or comm is None or not hasattr(comm, "_reply_subshell_for"):
+        return None
+    try:
+        socket = manager.control_to_shell_channel.from_socket
+        socket.send_json({"type": "create"})
+        reply = socket.recv_json()
+        subshell = reply.get("subshell_id") if reply.get("status") == "ok" else None
+    except Exception:
+        return None
+    if subshell:
+        comm._reply_subshell_for = lambda data, default: subshell
+    return subshell
+
+
+def _forget_subshell(subshell: Optional[str]) -> None:
+    manager = _kernel_subshells()
+    if subshell and manager is not None:
+        try:
+            socket = manager.control_to_shell_channel.from_socket
+            socket.send_json({"type": "delete", "subshell_id": subshell})
+            socket.recv_json()
+        except Exception:
+            pass

@@ -254,7 +254,8 @@ IN_CELL = ("lw.controller.min_step_seconds = 0.05  # ~4 s of training, in this v
 
 
 def test_live_widget_updates_while_fit_runs_in_its_own_cell(lab):
-    """Training in the cell keeps the kernel busy, yet the view follows it step by step."""
+    """Training in the cell keeps the kernel busy, yet the view follows it step by step and
+    its Pause and Resume reach the training loop (the widget listens on a kernel subshell)."""
     need_widget("nn.live", "LiveWidget")
     write_notebook(lab.root / "incell.ipynb", [LIVE, IN_CELL])
     lab.open("incell.ipynb")
@@ -266,13 +267,24 @@ def test_live_widget_updates_while_fit_runs_in_its_own_cell(lab):
     lab.page.keyboard.press("Shift+Enter")  # not waited for: we watch the view while it runs
     prompt = cell.locator(".jp-InputPrompt")
     handle = out.element_handle()
-    counts = set()
+    counts, paused = set(), None
     while (prompt.text_content() or "").strip() in ("[*]:", "[ ]:"):
         text = out.locator(part("m-step")).first.text_content()
         if text.isdigit():
             counts.add(int(text))
         lab.page.wait_for_timeout(150)
+        if len(counts) >= 3 and not paused:  # the buttons work while the cell is busy too
+            button(out, "btn-pause", "pause").click()
+            lab.page.wait_for_timeout(1000)
+            paused = out.locator(part("m-step")).first.text_content()
+            lab.page.wait_for_timeout(1500)
+            assert out.locator(part("m-step")).first.text_content() == paused, \
+                "the step counter moved while paused"
+            assert (prompt.text_content() or "").strip() == "[*]:"  # fit waits in the cell
+            button(out, "btn-resume", "resume").click()
     assert len(counts) >= 3, f"the step counter moved only through {sorted(counts)} while busy"
+    assert paused, "training ended before the pause could be tried"
+    assert int(paused) < 79
     assert lab.output(1).split() == ["trained", "80"]
     lab.page.wait_for_function("([root, sel]) => root.querySelector(sel).textContent === '79'",
                                arg=[handle, part("m-step")], timeout=10_000)
