@@ -59,7 +59,8 @@ class LiveWidget(anywidget.AnyWidget):
         super().__init__(_config=config, sample=c.sample,
                          lr=None if optimizer is None else optimizer.lr)
         self.on_msg(self._on_view_msg)
-        self._subshell = _listen_on_subshell(self.comm)
+        self._subshell: Optional[str] = None
+        _listen_on_subshell(self)
         self._pusher = threading.Thread(target=self._push_loop, name="live-widget-push",
                                         daemon=True)
         self._pusher.start()
@@ -230,48 +231,58 @@ class LiveWidget(anywidget.AnyWidget):
                 f"lr {self.lr})")
 
 
-def _kernel_subshells():
-    """The running ipykernel's subshell manager, or None (no kernel, or a kernel before 7)."""
+def _kernel():
+    """The running ipykernel if it has subshells (version 7 and later) and a control thread."""
     try:
         from ipykernel.kernelbase import Kernel
 
         if not Kernel.initialized():
             return None
         kernel = Kernel.instance()
-        if not getattr(kernel, "_supports_kernel_subshells", False):
+        if not getattr(kernel, "_supports_kernel_subshells", False) or \
+                getattr(kernel, "control_thread", None) is None:
             return None
-        return kernel.shell_channel_thread.manager
+        return kernel
     except Exception:  # another kernel, another ipykernel: no subshell, the thread path works
         return None
 
 
-def _listen_on_subshell(comm) -> Optional[str]:
-    """Have the view's messages to ``comm`` handled on a new kernel subshell (its own thread),
-    so they arrive while a cell keeps the main thread busy; returns the subshell's id or None.
+def _on_control_thread(kernel, request: dict, then=None) -> None:
+    """Send ``request`` to the shell-channel thread from the control thread, as ipykernel's own
+    create/delete_subshell_request do (that socket belongs to the control thread: using it
+    from here could race a request from the frontend); ``then(reply)`` runs there too."""
+    def run():
+        try:
+            socket = kernel.shell_channel_thread.manager.control_to_shell_channel.from_socket
+            socket.send_json(request)
+            reply = socket.recv_json()
+            if then is not None:
+                then(reply)
+        except Exception:
+            pass
 
-    Uses ipykernel 7's subshells (JEP 91) the way its control channel does: a "create" request
-    to the shell-channel thread, then the comm's routing hook pinned to that subshell."""
-    manager = _kernel_subshells()
-    if manager is None or comm is None or not hasattr(comm, "_reply_subshell_for"):
-        return None
-    try:
-        socket = manager.control_to_shell_channel.from_socket
-        socket.send_json({"type": "create"})
-        reply = socket.recv_json()
+    kernel.control_thread.io_loop.add_callback(run)
+
+
+def _listen_on_subshell(widget) -> None:
+    """Have the view's messages to ``widget.comm`` handled on a new kernel subshell (its own
+    thread), so they arrive while a cell keeps the main thread busy. Sets ``widget._subshell``
+    once the subshell exists (a moment later, on the control thread); without ipykernel 7's
+    subshells (JEP 91) nothing happens and the messages wait for the main thread as usual."""
+    kernel, comm = _kernel(), widget.comm
+    if kernel is None or comm is None or not hasattr(comm, "_reply_subshell_for"):
+        return
+
+    def pin(reply: dict) -> None:
         subshell = reply.get("subshell_id") if reply.get("status") == "ok" else None
-    except Exception:
-        return None
-    if subshell:
-        comm._reply_subshell_for = lambda data, default: subshell
-    return subshell
+        if subshell:
+            comm._reply_subshell_for = lambda data, default: subshell
+            widget._subshell = subshell
+
+    _on_control_thread(kernel, {"type": "create"}, pin)
 
 
 def _forget_subshell(subshell: Optional[str]) -> None:
-    manager = _kernel_subshells()
-    if subshell and manager is not None:
-        try:
-            socket = manager.control_to_shell_channel.from_socket
-            socket.send_json({"type": "delete", "subshell_id": subshell})
-            socket.recv_json()
-        except Exception:
-            pass
+    kernel = _kernel()
+    if subshell and kernel is not None:
+        _on_control_thread(kernel, {"type": "delete", "subshell_id": subshell})
