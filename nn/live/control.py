@@ -14,9 +14,12 @@ import threading
 import time
 from typing import Any, Dict, List, Optional
 
+from .health import HealthSeries, batch_loss
 from .render import GraphUnavailable, param_values
 from .watch import Watcher
 
+MAX_HEALTH_QUEUE = 64  # gradient-health snapshots waiting for the drawing thread, at most
+HEALTH_SPACING = 8.0  # by default, a snapshot waits 8x its own cost after the one before
 MAX_PAUSE = 120.0  # seconds a pause may hold a run that nobody started from a terminal
 
 
@@ -32,8 +35,24 @@ class Controller(Watcher):
     """Pause / resume / step, the pause cap, the learning-rate control and the drawing thread."""
 
     def __init__(self, model, X, y, *, min_step_seconds: float = 0.0, start_paused: bool = False,
-                 max_pause: Optional[float] = -1.0, optimizer=None, **kw) -> None:
+                 max_pause: Optional[float] = -1.0, optimizer=None,
+                 health_every: Optional[int] = None, **kw) -> None:
         super().__init__(model, X, y, **kw)
+        # gradient health (nn.inspect on the mirror) every this many steps; 0 turns it off. By
+        # default every graph_every steps, but thinned so that it takes at most about
+        # 1 / HEALTH_SPACING of the time (an inspect of 100 points costs ~0.1 s; the drawing
+        # thread shares the GIL with training)
+        self._health_auto = health_every is None
+        self.health_every = self.graph_every if health_every is None else max(0, int(health_every))
+        self._health_cost = 0.0  # seconds the last snapshot took
+        self._health_last = -float("inf")  # when the last snapshot was asked for
+        self.health = HealthSeries()
+        self._health_loss = batch_loss(self.sample_loss)
+        # (step, params, grads, previous params) not yet inspected: a queue, so the history has
+        # every recorded step even when training outruns the drawing thread (bounded)
+        self._health_jobs: List[tuple] = []
+        self._health_now: Optional[dict] = None
+        self._previous = param_values(model)  # the parameters before the latest step
         self.min_step_seconds = float(min_step_seconds)
         # -1: the default, unlimited for a person at a terminal, MAX_PAUSE otherwise
         self.max_pause = (None if interactive() else MAX_PAUSE) if max_pause == -1.0 else \
@@ -78,11 +97,22 @@ class Controller(Watcher):
             self.wait_for_viewer(self._viewer_timeout)
         model = self.model if model is None else model
         params = param_values(model)
+        want_health = bool(self.health_every) and step % self.health_every == 0
+        if want_health and self._health_auto:
+            now = time.monotonic()
+            want_health = now - self._health_last >= HEALTH_SPACING * self._health_cost
+            if want_health:
+                self._health_last = now
+        grads = [p.grad for p in model.parameters()] if want_health else None
         with self._cond:
             if self._closed:
                 return
             self._record_metrics(step, history, params)
             self._latest = (int(step), params)
+            if want_health:
+                self._health_jobs.append((int(step), params, grads, self._previous))
+                del self._health_jobs[:-MAX_HEALTH_QUEUE]
+            self._previous = params
             if step % self.graph_every == 0:
                 self._graph_wanted = True
             self._changed()
@@ -128,6 +158,11 @@ class Controller(Watcher):
 
     def viewer_arrived(self) -> None:
         self._viewer.set()
+
+    def touch(self) -> None:
+        """Wake everyone waiting for a change (a new viewer wants the whole state now)."""
+        with self._cond:
+            self._changed()
 
     def finish(self) -> None:
         """Training is over: the view says so and stays viewable."""
@@ -192,15 +227,26 @@ class Controller(Watcher):
     def _draw_loop(self) -> None:
         while True:
             with self._cond:
-                while not self._closed and self._latest is None and not (
-                        self._graph_wanted and self._drawn_params is not None):
+                while not self._closed and self._latest is None and not self._health_jobs \
+                        and not (self._graph_wanted and self._drawn_params is not None):
                     self._cond.wait(1.0)
                 if self._closed:
                     return
                 job, self._latest = self._latest, None
+                health_jobs, self._health_jobs = self._health_jobs, []
                 want_graph, self._graph_wanted = self._graph_wanted, False
                 sample = self.sample
             try:
+                if health_jobs:
+                    for health_job in health_jobs:
+                        began = time.monotonic()
+                        self.health.snapshot(self.mirror, self.X, self.y, self._health_loss,
+                                             *health_job)
+                        self._health_cost = time.monotonic() - began
+                    health = self.health.to_json()
+                    with self._cond:
+                        self._health_now = health
+                        self._changed()
                 if job is not None:
                     picture = self._picture(job[1], job[0])
                     self._drawn_params = job[1]
@@ -252,6 +298,7 @@ class Controller(Watcher):
                 "loss": c.loss[since:],
                 "acc": c.acc[since:],
                 "picture": self._picture_now,
+                "health": self._health_now,
                 "graph": {"version": self._svg_version, "step": self._svg_step,
                           "sample": self._svg_sample,
                           "error": self._svg_error, "ready": self._svg is not None},

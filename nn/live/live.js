@@ -211,6 +211,68 @@ $("btn-zoom").addEventListener("click", () => {
   $("btn-zoom").textContent = box.classList.contains("fit") ? "actual size" : "fit to width";
 });
 
+// --- gradient health: nn.inspect's numbers per layer, over training ------------------------------
+const LAYER_COLOURS = ["#2563eb", "#dc2626", "#059669", "#d97706", "#7c3aed", "#0891b2", "#db2777"];
+function fmtNum(v) { return v === null || v === undefined ? "–" : Number(v).toPrecision(4); }
+function showHealth(h) {
+  S.health = h;
+  $("card-health").hidden = false;
+  const n = h.steps.length;
+  $("health-note").textContent = h.error || (n ? "at " + stepName(h.steps[n - 1]) + ", every "
+    + "recorded step plotted" : "waiting for the first step");
+  const sel = $("health-metric");
+  if (!sel.options.length) {
+    for (const [key, label] of h.columns) sel.add(new Option(label, key, key === "update", key === "update"));
+    sel.addEventListener("change", drawHealth);
+  }
+  const table = $("health-table"), head = ["layer"].concat(h.columns.map(c => c[1]));
+  table.replaceChildren();
+  const tr = table.insertRow();
+  for (const t of head) { const th = document.createElement("th"); th.textContent = t; tr.appendChild(th); }
+  h.layers.forEach((layer, k) => {
+    const row = table.insertRow(); row.dataset.layer = layer;
+    const name = row.insertCell(); name.textContent = layer; name.style.color = LAYER_COLOURS[k % LAYER_COLOURS.length];
+    for (const [key] of h.columns) {
+      const vals = h.series[key][layer], v = n ? vals[n - 1] : null, td = row.insertCell();
+      td.dataset.col = key; td.dataset.v = v === null ? "" : String(v); td.textContent = fmtNum(v);
+    }
+  });
+  drawHealth();
+}
+function drawHealth() {
+  const h = S.health; if (!h) return;
+  const key = $("health-metric").value || "update", linear = key === "dead";
+  const [ctx, w, hh] = ctxFor($("health"), 220);
+  ctx.clearRect(0, 0, w, hh);
+  const L = 58, R = 12, T = 10, B = 28, pw = w - L - R, ph = hh - T - B, steps = h.steps;
+  let lo = Infinity, hi = -Infinity;
+  for (const layer of h.layers) for (const v of h.series[key][layer]) {
+    if (v === null || (!linear && !(v > 0))) continue;
+    const y = linear ? v : Math.log10(v); lo = Math.min(lo, y); hi = Math.max(hi, y);
+  }
+  if (linear) { lo = 0; hi = 1; } else if (!isFinite(lo)) { lo = -3; hi = 0; }
+  else { lo = Math.floor(lo); hi = Math.max(Math.ceil(hi), lo + 1); }
+  const x0 = steps.length ? steps[0] : 0, x1 = steps.length > 1 ? steps[steps.length - 1] : x0 + 1;
+  const X = (s) => L + (s - x0) / (x1 - x0) * pw, Y = (y) => T + ph - (y - lo) / (hi - lo) * ph;
+  ctx.font = "11px system-ui, sans-serif"; ctx.fillStyle = "#6b7280"; ctx.strokeStyle = "#e5e7eb"; ctx.lineWidth = 1;
+  const ticks = linear ? [0, 0.25, 0.5, 0.75, 1] : Array.from({length: hi - lo + 1}, (_, i) => lo + i);
+  for (const t of ticks) {
+    ctx.beginPath(); ctx.moveTo(L, Y(t)); ctx.lineTo(L + pw, Y(t)); ctx.stroke();
+    ctx.textAlign = "right"; ctx.fillText(linear ? Math.round(100 * t) + "%" : "1e" + t, L - 6, Y(t) + 4);
+  }
+  ctx.textAlign = "center"; ctx.fillText("step " + x0 + " … " + x1, L + pw / 2, hh - 6);
+  ctx.strokeStyle = "#9ca3af"; ctx.strokeRect(L, T, pw, ph);
+  h.layers.forEach((layer, k) => {
+    ctx.beginPath(); let on = false;
+    h.series[key][layer].forEach((v, i) => {
+      if (v === null || (!linear && !(v > 0))) { on = false; return; }
+      const px = X(steps[i]), py = Y(linear ? v : Math.log10(v));
+      on ? ctx.lineTo(px, py) : ctx.moveTo(px, py); on = true;
+    });
+    ctx.strokeStyle = LAYER_COLOURS[k % LAYER_COLOURS.length]; ctx.lineWidth = 2; ctx.stroke();
+  });
+}
+
 function showMetrics(step, loss, acc, status) {
   $("m-step").textContent = step === null || step === undefined ? "–" : step < 0 ? "start" : step;
   $("m-loss").textContent = fmt(loss, 4);
@@ -219,7 +281,7 @@ function showMetrics(step, loss, acc, status) {
 }
 function setBadge(status) { const st = $("status"); st.textContent = status; st.className = "badge " + status; }
 
-function redraw() { drawBoundary(); drawCurves(S.cursor); drawWeights(); }
+function redraw() { drawBoundary(); drawCurves(S.cursor); drawWeights(); drawHealth(); }
 window.addEventListener("resize", () => { if (top.isConnected) redraw(); });
 
 // --- live mode: states from io, controls through io ---------------------------------------------
@@ -230,6 +292,7 @@ function applyState(st) {
   S.steps.push(...st.steps); S.loss.push(...st.loss); S.acc.push(...st.acc);
   S.gen = st.curve_gen;
   if (st.picture) S.picture = st.picture;
+  if (st.health) showHealth(st.health);
   S.status = st.status;
   if (document.activeElement !== $("boundary")) S.sample = st.sample;
   showMetrics(st.step, st.last_loss, st.last_acc, st.status);
@@ -244,7 +307,9 @@ function applyState(st) {
     "Training waits for this page to connect." : "");
   $("banner").textContent = banner; $("banner").hidden = !banner;
   if (isPage) document.title = (st.status === "paused" ? "paused · " : "") + (CFG.title || "live training");
-  if (st.lr !== null && st.lr !== undefined && document.activeElement !== $("lr")) $("lr").value = String(st.lr);
+  const hasLr = st.lr !== null && st.lr !== undefined;
+  $("lr-control").hidden = !hasLr;
+  if (hasLr && document.activeElement !== $("lr")) $("lr").value = String(st.lr);
   $("btn-pause").disabled = st.status !== "running";
   $("btn-resume").disabled = st.status !== "paused";
   $("btn-step").disabled = st.status === "done" || st.status === "closed";
@@ -256,13 +321,12 @@ function startLive() {
   $("btn-pause").onclick = () => io.post("pause");
   $("btn-resume").onclick = () => io.post("resume");
   $("btn-step").onclick = () => io.post("step");
-  if (CFG.lr_control) {
-    $("lr-control").hidden = false;
-    $("lr").addEventListener("change", () => {
-      const v = Number($("lr").value);
-      if (v > 0 && v <= 100) io.post("lr", {v: Math.max(1, Math.round(v * 1e6))});
-    });
-  }
+  // the field shows once there is an optimizer to set (a widget may be given one later)
+  $("lr-control").hidden = !CFG.lr_control;
+  $("lr").addEventListener("change", () => {
+    const v = Number($("lr").value);
+    if (v > 0 && v <= 100) io.post("lr", {v: Math.max(1, Math.round(v * 1e6))});
+  });
   io.start(applyState, setBadge);
 }
 

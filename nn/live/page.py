@@ -1,12 +1,17 @@
-"""The live page: page.html around the shared front end (live.html, live.css, live.js) + config."""
+"""The live page: page.html around the shared front end (live.html, live.css, live.js) + config.
+
+Built by the one page pipeline of ``tinygrad_value/show/page.py``, as the backprop page is: its
+``$``-template ``fill``, its ``json_for_script`` for the config and its atomic ``write_page``.
+"""
 
 from __future__ import annotations
 
 import functools
+import html
 from pathlib import Path
 from typing import List
 
-from tinygrad_value.show.html import json_for_script
+from tinygrad_value.show.page import fill, json_for_script
 
 HERE = Path(__file__).parent
 
@@ -30,13 +35,7 @@ def render_page(config: dict) -> str:
     """The page with ``config`` (and the class colours) embedded as JSON, safe in <script>."""
     config = dict(config)
     config.setdefault("palette", class_colours())
-    return _template().replace("/*__CONFIG__*/null",
-                               json_for_script(config, separators=(",", ":")), 1)
-
-
-@functools.lru_cache(maxsize=1)
-def _template() -> str:
-    page = asset("page.html")
-    page = page.replace("/*__CSS__*/", asset("live.css"), 1)
-    page = page.replace("<!--__BODY__-->", asset("live.html"), 1)
-    return page.replace("/*__JS__*/", asset("live.js"), 1)
+    title = str(config.get("title") or "tinygrad-value: live training")
+    return fill(asset("page.html"), title=html.escape(title), css=asset("live.css"),
+                body=asset("live.html"), js=asset("live.js"),
+                config=json_for_script(config, separators=(",", ":")))

@@ -13,7 +13,7 @@ import math
 from pathlib import Path
 from typing import Any, List, Optional
 
-from tinygrad_value.files import write_atomic
+from tinygrad_value.show.page import write_page
 
 from .page import render_page
 from .render import GraphUnavailable, param_values
@@ -73,13 +73,12 @@ class LiveRecorder(Watcher):
         return render_page(config)
 
     def save(self, path=None) -> Path:
-        """Write the replay page (temp file + ``os.replace``) to ``path`` or the recorder's."""
+        """Write the replay page to ``path`` or the recorder's, atomically (``write_page``, the
+        backprop page's writer: readers see the old file or the new one, never half)."""
         target = Path(path) if path is not None else self.path
         if target is None:
             raise ValueError("LiveRecorder.save() needs a path: none was given to the recorder")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(target, self.html())
-        return target
+        return write_page(target, self.html())
 
     def close(self) -> Optional[Path]:
         return None if self.path is None else self.save()

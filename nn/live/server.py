@@ -262,16 +262,18 @@ class _Handler(BaseHTTPRequestHandler):
             self.end_headers()
             self._viewer_arrived()
             since, gen = params.get("since", 0), params.get("g")
-            version = picture = None
+            version = None
+            sent = {"picture": None, "health": None}
             while not view.closed:
                 state = view.state(since, gen)
                 if state["version"] != version:
                     version = state["version"]
                     since, gen = state["curve_to"], state["curve_gen"]
-                    if state["picture"] is picture:
-                        state["picture"] = None  # unchanged since the last event: not resent
-                    else:
-                        picture = state["picture"]
+                    for key in sent:  # unchanged since the last event: not resent
+                        if state[key] is sent[key]:
+                            state[key] = None
+                        else:
+                            sent[key] = state[key]
                     data = json.dumps(state, allow_nan=False).encode()
                     self.wfile.write(b"data: " + data + b"\n\n")
                 else:

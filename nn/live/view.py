@@ -33,7 +33,9 @@ class LiveView(Controller):
     ``wait_for_browser`` (default: only when started from a terminal) makes the first callback
     wait for a browser, at most ``browser_timeout`` seconds (default: no limit). ``max_pause``:
     the longest a pause holds training (default: no limit from a terminal, else 120 s).
-    ``optimizer``: given, the page offers a learning-rate field. ``close()`` stops the server.
+    ``optimizer``: given, the page offers a learning-rate field. ``health_every``: the gradient-
+    health panel (``nn.inspect`` per layer) every N steps (default: every ``graph_every`` steps,
+    thinned to keep its cost near 1/8 of the run; 0: off). ``close()`` stops the server.
     """
 
     def __init__(self, model, X, y, *, host: str = "127.0.0.1", port: int = 0,

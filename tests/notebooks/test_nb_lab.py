@@ -232,11 +232,60 @@ def test_live_widget_grows_its_loss_curve_and_pause_stops_training(lab):
     lab.run(2)
     assert lab.output(2).split() == seen_paused, "training went on in Python while paused"
 
+    # the shared front end's gradient-health panel is in the widget too, one row per layer
+    rows = out.locator("#card-health #health-table tr[data-layer]")
+    rows.first.wait_for(timeout=30_000)
+    assert rows.evaluate_all("rs => rs.map(r => r.dataset.layer)") == [
+        "layer1", "layer2", "layer3"]
+
     button(out, "btn-resume", "resume").click()
     lab.page.wait_for_function("([root, sel, v]) => root.querySelector(sel).textContent !== v",
                                arg=[handle, part("m-step"), paused_at], timeout=30_000)
     lab.run(3)
     assert lab.output(3).strip() == "False"  # the thread ended when asked
+
+
+IN_CELL = ("lw.controller.min_step_seconds = 0.05  # ~4 s of training, in this very cell\n"
+           "h = nn.fit(model, X, y, loss='hinge', steps=80, progress=False, callback=lw.callback,\n"
+           "           optimizer=nn.optim.SGD(model.parameters(), lr=0.3))\n"
+           "print('trained', len(h.loss))")
+
+
+def test_live_widget_updates_while_fit_runs_in_its_own_cell(lab):
+    """Training in the cell keeps the kernel busy, yet the view follows it step by step and
+    its Pause and Resume reach the training loop (the widget listens on a kernel subshell)."""
+    need_widget("nn.live", "LiveWidget")
+    write_notebook(lab.root / "incell.ipynb", [LIVE, IN_CELL])
+    lab.open("incell.ipynb")
+    out = lab.run(0).locator(".jp-OutputArea")
+    out.locator(part("m-step")).first.wait_for(timeout=30_000)
+    cell = lab.cell(1)
+    cell.locator(".jp-InputArea-editor").click()
+    lab.page.keyboard.press("Escape")
+    lab.page.keyboard.press("Shift+Enter")  # not waited for: we watch the view while it runs
+    prompt = cell.locator(".jp-InputPrompt")
+    handle = out.element_handle()
+    counts, paused = set(), None
+    while (prompt.text_content() or "").strip() in ("[*]:", "[ ]:"):
+        text = out.locator(part("m-step")).first.text_content()
+        if text.isdigit():
+            counts.add(int(text))
+        lab.page.wait_for_timeout(150)
+        if len(counts) >= 3 and not paused:  # the buttons work while the cell is busy too
+            button(out, "btn-pause", "pause").click()
+            lab.page.wait_for_timeout(1000)
+            paused = out.locator(part("m-step")).first.text_content()
+            lab.page.wait_for_timeout(1500)
+            assert out.locator(part("m-step")).first.text_content() == paused, \
+                "the step counter moved while paused"
+            assert (prompt.text_content() or "").strip() == "[*]:"  # fit waits in the cell
+            button(out, "btn-resume", "resume").click()
+    assert len(counts) >= 3, f"the step counter moved only through {sorted(counts)} while busy"
+    assert paused, "training ended before the pause could be tried"
+    assert int(paused) < 79
+    assert lab.output(1).split() == ["trained", "80"]
+    lab.page.wait_for_function("([root, sel]) => root.querySelector(sel).textContent === '79'",
+                               arg=[handle, part("m-step")], timeout=10_000)
 
 
 def test_chapter_one_runs_in_jupyterlab_with_its_graph_drawn(lab):

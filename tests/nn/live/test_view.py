@@ -337,3 +337,24 @@ def test_recorder_writes_a_self_contained_replay(tmp_path):
 def test_render_page_escapes_script_breakers():
     html = render_page({"mode": "replay", "title": "</script><script>alert(1)</script>&"})
     assert "<script>alert(1)" not in html and "\\u003c/script\\u003e" in html
+
+
+def test_live_page_goes_through_the_one_page_pipeline(monkeypatch, tmp_path):
+    """render_page fills page.html with show/page.py's ``fill`` (placeholders in the data stay
+    text) and LiveRecorder.save writes with its ``write_page``."""
+    from tinygrad_value.show import page as pipeline
+
+    html = render_page({"mode": "replay", "title": "$css & $js"})
+    assert "<title>$css &amp; $js</title>" in html  # a title is text, never a placeholder
+    assert "$body" not in html and "$config" not in html and "/*__" not in html
+    filled, written = [], []
+    real_fill, real_write = pipeline.fill, pipeline.write_page
+    monkeypatch.setattr("nn.live.page.fill",
+                        lambda t, **kw: filled.append(kw) or real_fill(t, **kw))
+    monkeypatch.setattr("nn.live.recorder.write_page",
+                        lambda p, text: written.append(p) or real_write(p, text))
+    X, y = moons()
+    rec = LiveRecorder(small_model(), X, y, tmp_path / "r.html", max_graphs=0, grid=6)
+    rec.save()
+    assert [sorted(kw) for kw in filled] == [["body", "config", "css", "js", "title"]]
+    assert written == [tmp_path / "r.html"] and (tmp_path / "r.html").exists()
