@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import math
 import warnings
+from collections.abc import Mapping
 from typing import Callable, Dict, List, Optional, Sequence
 
 import tinygrad_value as tv
@@ -209,14 +210,31 @@ class GradientHealth:
         return fig
 
 
-class AdamState:
+class AdamState(Mapping):
     """Per parameter: label, data, grad, m, v and the step the last update took,
-    Δp = -lr/(1-β₁ᵗ) · m / (√v/√(1-β₂ᵗ) + ε) (``rows``: tuples in ``COLUMNS`` order)."""
+    Δp = -lr/(1-β₁ᵗ) · m / (√v/√(1-β₂ᵗ) + ε) (``rows``: tuples in ``COLUMNS`` order).
+
+    Also a mapping from each parameter Value to ``{"m": ..., "v": ..., "step": ...}``, the form
+    the network page reads: ``tv.backprop_html(loss, path, level="neuron",
+    optimizer_state=nn.adam_state(opt))``."""
 
     COLUMNS = ("param", "data", "grad", "m", "v", "step")
 
-    def __init__(self, rows: List[tuple]) -> None:
+    def __init__(self, rows: List[tuple], params: Sequence[tv.Value] = ()) -> None:
         self.rows = rows
+        self._by_param = {p: dict(zip(("m", "v", "step"), r[3:])) for p, r in zip(params, rows)}
+
+    def __getitem__(self, p: tv.Value) -> dict:
+        try:
+            return self._by_param[p]
+        except KeyError:
+            raise KeyError(f"{p!r} is not a parameter of this optimizer") from None
+
+    def __iter__(self):
+        return iter(self._by_param)
+
+    def __len__(self) -> int:
+        return len(self._by_param)
 
     def __repr__(self) -> str:
         table = [self.COLUMNS] + [(r[0],) + tuple(f"{x:.4g}" for x in r[1:]) for r in self.rows]
@@ -250,4 +268,4 @@ def adam_state(optimizer) -> AdamState:
         v = optimizer.v_max[i] if optimizer.amsgrad else optimizer.v[i]
         step = -step_size * optimizer.m[i] / (math.sqrt(v) / bc2 + optimizer.eps)
         rows.append((p.label or f"p{i}", p.data, p.grad, optimizer.m[i], optimizer.v[i], step))
-    return AdamState(rows)
+    return AdamState(rows, optimizer.params)

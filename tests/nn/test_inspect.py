@@ -112,3 +112,17 @@ def test_adam_state_matches_the_update():
     assert "step" in repr(table)
     with pytest.raises(TypeError, match="needs an nn.optim.Adam"):
         nn.adam_state(nn.optim.SGD(m.parameters()))
+
+
+def test_adam_state_maps_each_parameter_to_m_v_step():
+    m = model()
+    X, y = moons()
+    opt = nn.optim.Adam(m.parameters(), lr=0.01)
+    nn.fit(m, X, y, loss="mse", steps=2, optimizer=opt, progress=False)
+    table = nn.adam_state(opt)
+    params = m.parameters()
+    assert list(table) == params and len(table) == len(params)
+    for i, p in enumerate(params):
+        assert table[p] == {"m": opt.m[i], "v": opt.v[i], "step": table.rows[i][5]}
+    with pytest.raises(KeyError, match="not a parameter of this optimizer"):
+        table[nn.Neuron(2).w[0]]

@@ -1,7 +1,10 @@
 """The network page: the neuron-level drawing, and a click on a neuron shows its scalar graph.
 
 ``backprop_html(root, path, level="neuron")`` lands here. One self-contained file: the collapsed
-SVG, each neuron's own scalar graph (first sample) as SVG, its numbers as JSON, a small script.
+SVG, each neuron's own scalar graph (first sample) as SVG, its numbers as JSON, and the script
+``front/neurons.js``, which ``StepperWidget(root, level="neuron")`` shares (``network_parts``
+makes the markup and data of both). ``optimizer_state`` adds columns to each neuron's parameter
+table: ``nn.adam_state(opt)`` gives Adam's m, v and the step its last update took.
 """
 
 from __future__ import annotations
@@ -10,72 +13,17 @@ import html as _html
 import math
 import re
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
-from string import Template
+from typing import NamedTuple
 
 from ..engine.backward import topo_order
 from ..engine.value import Value
-from ..files import write_atomic
 from .neuron_dot import draw_neurons, unit_ids
-from .neurons import collapse, neuron_graph
+from .neurons import NeuronGraph, collapse, neuron_graph
+from .page import fill, front, json_for_script, write_page
 from .stepper import Formatter, formatter
 from .viz import _graphviz, draw_dot, pipe
-
-PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>$title</title>
-<style>
-body { font-family: Helvetica, Arial, sans-serif; margin: 1rem; color: #111827; }
-#graph svg { max-width: 100%; height: auto; }
-g.neuron { cursor: pointer; }
-g.neuron.chosen polygon { stroke: #2563eb; stroke-width: 4; }
-#panel { border-top: 1px solid #e5e7eb; margin-top: 1rem; padding-top: .5rem; }
-#panel table { border-collapse: collapse; font-size: 13px; }
-#panel td, #panel th { padding: 2px 10px; border-bottom: 1px solid #f3f4f6; text-align: right; }
-#panel td:first-child, #panel th:first-child { text-align: left; }
-#scalar svg { max-width: 100%; height: auto; }
-</style></head><body>
-<h1>$title</h1>
-<p id="summary">$summary</p>
-<div id="graph">$svg</div>
-<div id="panel"><p id="hint">Click a neuron to see its scalar graph.</p>
-<h2 id="neuron-name"></h2><table id="numbers"></table><div id="scalar"></div></div>
-<script id="neurons-data" type="application/json">$data</script>
-<script>
-(function () {
-  const data = JSON.parse(document.getElementById("neurons-data").textContent);
-  const table = document.getElementById("numbers");
-  function row(cells, head) {
-    const tr = document.createElement("tr");
-    for (const c of cells) {
-      const td = document.createElement(head ? "th" : "td");
-      td.textContent = c;
-      tr.appendChild(td);
-    }
-    table.appendChild(tr);
-  }
-  function show(id) {
-    const n = data.neurons[id];
-    if (!n) return;
-    document.querySelectorAll("g.neuron.chosen").forEach(g => g.classList.remove("chosen"));
-    const box = document.getElementById(id);
-    if (box) box.classList.add("chosen");
-    document.getElementById("hint").hidden = true;
-    document.getElementById("neuron-name").textContent = n.name + " \\u00b7 " + n.activation;
-    table.replaceChildren();
-    row(["", "data", "grad"], true);
-    row(["z (weighted sum)", n.z, ""]);
-    row(["out", n.out, n.grad]);
-    for (const p of n.params) row(p);
-    document.getElementById("scalar").innerHTML = n.svg;
-    document.body.dataset.shown = id;
-  }
-  document.querySelectorAll("g.neuron").forEach(g => {
-    g.addEventListener("click", () => show(g.id));
-  });
-  window.showNeuron = show;
-})();
-</script></body></html>
-"""
 
 
 class NetworkPage:
@@ -133,17 +81,45 @@ def _finite_text(f, x: float) -> str:
     return f(x) if math.isfinite(x) else str(x)
 
 
-def network_html(root: Value, path: str | Path | None = None, title: str | None = None,
-                 decimals: int = 4, fmt: Formatter = None, rankdir: str = "LR",
-                 **ignored) -> NetworkPage:
-    """Write (when ``path`` is given) and return the network page for root's graph.
+class NetworkParts(NamedTuple):
+    """What the page and the widget are made of: the markup, the data, the collapsed graph."""
 
-    Reads the grads already in the graph (call ``backward()`` first); changes no ``.data`` or
-    ``.grad``. Needs graphviz's ``dot``.
+    body: str  # front/neurons.html filled in: title, summary, the collapsed SVG, the panel
+    data: dict  # {"level": "neuron", "columns": [...], "neurons": {box id: numbers and SVG}}
+    graph: NeuronGraph
+
+
+def _state_columns(state) -> list[str]:
+    """The optimizer-state columns: the keys of the mapping's entries, in first-seen order."""
+    if state is None:
+        return []
+    if not isinstance(state, Mapping):
+        raise TypeError(f"optimizer_state must map parameter Values to {{column: number}} "
+                        f"(nn.adam_state(opt) does), got {type(state).__name__}")
+    columns: list[str] = []
+    for p, entry in state.items():
+        if not isinstance(p, Value) or not isinstance(entry, Mapping):
+            raise TypeError("optimizer_state must map parameter Values to {column: number} "
+                            f"(nn.adam_state(opt) does); got an entry {type(p).__name__} -> "
+                            f"{type(entry).__name__}")
+        columns += [str(c) for c in entry if str(c) not in columns]
+    return columns
+
+
+def _state_text(x) -> str:
+    return f"{x:.4g}"  # Adam's v is often ~1e-6: fixed decimals would show 0.0000
+
+
+def network_parts(root: Value, title: str | None = None, decimals: int = 4,
+                  fmt: Formatter = None, rankdir: str = "LR",
+                  optimizer_state: Mapping | None = None) -> NetworkParts:
+    """The network view's markup and data for root's graph; changes no ``.data`` or ``.grad``.
+
+    ``optimizer_state``: ``{parameter Value: {column: number}}`` (``nn.adam_state(opt)``), shown
+    beside each parameter's data and grad (4 significant digits); parameters it lacks show blanks.
     """
-    from .html import json_for_script
-
     f = formatter(fmt, decimals)
+    columns = _state_columns(optimizer_state)
     ng = collapse(root)
     ids = unit_ids(ng)
     names = list(ng.units)
@@ -152,24 +128,41 @@ def network_html(root: Value, path: str | Path | None = None, title: str | None 
     neurons = {}
     for name, s in zip(names, scalar):
         u = ng.units[name]
+        params = []
+        for p in u.params:
+            entry = optimizer_state.get(p, {}) if columns else {}
+            params.append([p.label, _finite_text(f, p.data), _finite_text(f, p.grad)]
+                          + [_state_text(entry[c]) if c in entry else "" for c in columns])
         neurons[ids[name]] = {
             "name": name, "activation": u.activation, "z": _finite_text(f, u.z),
             "out": _finite_text(f, u.out), "grad": _finite_text(f, u.grad),
-            "params": [[p.label, _finite_text(f, p.data), _finite_text(f, p.grad)]
-                       for p in u.params],
-            "svg": s,
+            "params": params, "svg": s,
         }
     n = ng.samples
     summary = (f"{len(names)} neurons in {len(ng.columns)} layers, {len(ng.inputs)} inputs"
                + (f", {n} samples (z and out are means, grads sums)" if n > 1 else "")
                + f"; root = {f(root.data)}")
-    page = Template(PAGE).substitute(
-        title=_html.escape(title or "The network, neuron by neuron"),
-        summary=_html.escape(summary), svg=svg,
-        data=json_for_script({"neurons": neurons}, ensure_ascii=False))
-    out = None
-    if path is not None:
-        out = Path(path)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(out, page)
-    return NetworkPage(page, out, len(names))
+    note = ("The optimizer's state per parameter: " + ", ".join(columns)
+            + (" (for Adam: m and v are its moment estimates, step the change its last update "
+               "made)" if {"m", "v", "step"} <= set(columns) else "")) if columns else ""
+    body = fill(front("neurons.html"), title=_html.escape(title or "The network, neuron by neuron"),
+                summary=_html.escape(summary), svg=svg, state_note=_html.escape(note))
+    data = {"level": "neuron", "columns": ["data", "grad"] + columns, "neurons": neurons}
+    return NetworkParts(body, data, ng)
+
+
+def network_html(root: Value, path: str | Path | None = None, title: str | None = None,
+                 decimals: int = 4, fmt: Formatter = None, rankdir: str = "LR",
+                 optimizer_state: Mapping | None = None, **ignored) -> NetworkPage:
+    """Write (when ``path`` is given) and return the network page for root's graph.
+
+    Reads the grads already in the graph (call ``backward()`` first); changes no ``.data`` or
+    ``.grad``. Needs graphviz's ``dot``. ``optimizer_state``: see ``network_parts``.
+    """
+    parts = network_parts(root, title, decimals, fmt, rankdir, optimizer_state)
+    page = fill(front("network.html"),
+                title=_html.escape(title or "The network, neuron by neuron"),
+                css=front("neurons.css"), body=parts.body,
+                data=json_for_script(parts.data, ensure_ascii=False), js=front("neurons.js"))
+    out = write_page(path, page) if path is not None else None
+    return NetworkPage(page, out, len(parts.graph.units))
