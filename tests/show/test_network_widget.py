@@ -56,9 +56,15 @@ def mount(browser, w):
     page.on("request", lambda r: errors.append(r.url) if not r.url.startswith("blob:") else None)
     page.set_content(HOST)
     state = {"step": w.step, "frames": w.frames, "neuron": w.neuron, "_body": w._body,
-             "_data": w._data}
+             "_data": w._data, "_scalar": w._scalar}
     page.evaluate(FAKE_MODEL, [w._esm, w._css, state])
     return page, errors
+
+
+def kernel(page, w):
+    """What the kernel does after a click: Python receives `neuron`, draws it, sends `_scalar`."""
+    w.neuron = page.evaluate("model.get('neuron')")
+    page.evaluate("([k, v]) => model.set(k, v)", ["_scalar", w._scalar])
 
 
 def table(page):
@@ -102,16 +108,25 @@ def test_page_and_widget_share_the_network_front_end(tmp_path):
     assert "function tvMountNeurons" not in front("widget.js")  # glue only, not a copy
     data = json.loads(page.html.split('id="neurons-data" type="application/json">')[1]
                       .split("</script>")[0])
-    # dot, fed all the neurons' graphs at once, writes their clusters in no fixed order: the
-    # drawings are compared by the nodes they hold, the rest exactly
-    def same(d):
-        out = json.loads(json.dumps(d))
-        for n in out["neurons"].values():
-            n["svg"] = sorted(re.findall(r'<g id="(s\d+_\d+(?:_op)?)" class="node">', n["svg"]))
-        return out
+    # the widget draws each neuron's scalar graph when it is shown: the page has them all
+    assert all(n["svg"] is None for n in w._data["neurons"].values())
+    assert all(n["svg"].startswith("<svg") for n in data["neurons"].values())
+    def without_svg(d):
+        return {**d, "neurons": {i: {f: v for f, v in n.items() if f != "svg"}
+                                 for i, n in d["neurons"].items()}}
 
-    assert same(data) == same(w._data)
-    assert all(len(n["svg"]) > 10 for n in same(data)["neurons"].values())
+    assert without_svg(data) == without_svg(w._data)
+    assert set(w._data) == set(data) == {"level", "columns", "neurons"}
+    # and draws it as the page does (dot, fed all the neurons' graphs at once, writes clusters
+    # in no fixed order, so the drawings are compared by the nodes they hold)
+    w.neuron = "layer2.neuron4"
+    assert w._scalar["id"] == "neuron20"
+
+    def nodes(svg):
+        return sorted(re.findall(r'<g id="(s\d+_\d+(?:_op)?)" class="node">', svg))
+
+    assert nodes(w._scalar["svg"]) == nodes(data["neurons"]["neuron20"]["svg"])
+    assert len(nodes(w._scalar["svg"])) > 10
 
 
 def test_neuron_widget_in_a_browser(browser):
@@ -133,7 +148,8 @@ def test_neuron_widget_in_a_browser(browser):
     page.locator("#neuron20").click()
     name = list(ng.units)[20]
     assert page.evaluate("model.get('neuron')") == name and page.evaluate("saves") == 1
-    w.neuron = page.evaluate("model.get('neuron')")  # what the kernel would receive
+    assert page.locator("#scalar").text_content() == f"drawing {name}\u2026"
+    kernel(page, w)
     unit = w.unit
     values = topo_order(neuron_graph(ng, name))
     assert page.locator("#scalar svg g.node").count() == \
@@ -145,8 +161,12 @@ def test_neuron_widget_in_a_browser(browser):
     assert page.locator("#neuron20.chosen").count() == 1
     # Python sets `neuron`: the view shows that one, and does not echo the change back
     w.neuron = list(ng.units)[32]
-    page.evaluate(f"model.set('neuron', {json.dumps(w.neuron)})")
+    page.evaluate("([n, s]) => { model.set('neuron', n); model.set('_scalar', s); }",
+                  [w.neuron, w._scalar])
     assert page.get_attribute(".tv-network", "data-shown") == "neuron32"
+    values = topo_order(neuron_graph(ng, w.neuron))
+    assert page.locator("#scalar svg g.node").count() == \
+        len(values) + sum(not v.is_leaf for v in values)
     assert page.locator("#neuron-name").text_content().startswith(w.neuron)
     assert table(page)["out"] == [_f(w.unit.out), _f(w.unit.grad)]
     assert page.locator("#neuron20.chosen").count() == 0
@@ -158,8 +178,11 @@ def test_neuron_widget_in_a_browser(browser):
     page.close()
 
 
-def check_adam_rows(page, ng, state, name, box):
+def check_adam_rows(page, ng, state, name, box, w=None):
     page.locator(f"#{box}").click()
+    if w is not None:
+        kernel(page, w)
+        assert page.locator("#scalar svg").count() == 1
     rows = table(page)
     assert rows[""] == ["data", "grad", "m", "v", "step"]
     for p in ng.units[name].params:
@@ -208,6 +231,28 @@ def test_adam_state_in_the_neuron_widget(browser):
     w = tv.StepperWidget(loss, level="neuron", optimizer_state=state)
     assert w._data["columns"] == ["data", "grad", "m", "v", "step"]
     page, errors = mount(browser, w)
-    check_adam_rows(page, collapse(loss), state, "layer1.neuron7", "neuron7")
+    check_adam_rows(page, collapse(loss), state, "layer1.neuron7", "neuron7", w)
     assert errors == []
     page.close()
+
+
+def test_neuron_widget_at_digits_size_draws_only_what_is_shown():
+    """64-32-10 (2,410 parameters): 42 boxes; a neuron's scalar graph is drawn when shown."""
+    random.seed(0)
+    model = nn.MLP(64, [32, 10])
+    rng = random.Random(1)
+    X = [[rng.random() for _ in range(64)] for _ in range(2)]
+    loss = nn.losses.cross_entropy([model(x) for x in X], [0, 1])
+    loss.backward()
+    before = snapshot(loss)
+    w = tv.StepperWidget(loss, level="neuron")
+    assert w._body.count('class="node neuron"') == 42
+    assert all(n["svg"] is None for n in w._data["neurons"].values())
+    assert w._drawn == {} and w._scalar == {}
+    w.neuron = "layer2.neuron3"
+    assert list(w._drawn) == ["layer2.neuron3"] and w._scalar["id"] == "neuron35"
+    assert "layer2.neuron3.w[31]" in w._scalar["svg"]
+    w.neuron = "layer1.neuron0"
+    w.neuron = "layer2.neuron3"  # drawn once, then reused
+    assert list(w._drawn) == ["layer2.neuron3", "layer1.neuron0"]
+    assert snapshot(loss) == before

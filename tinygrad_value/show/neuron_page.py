@@ -52,10 +52,13 @@ def _svg_only(text: str) -> str:
 
 
 def _scalar_svgs(ng, names: list[str], rankdir: str, f) -> list[str]:
-    """Every neuron's scalar graph, laid out by one ``dot`` run (one process, many graphs)."""
+    """These neurons' scalar graphs, laid out by one ``dot`` run (one process, many graphs).
+    Node ids are ``s<unit number>_<k>``, the same whichever neurons are drawn together."""
     graphviz = _graphviz()
     sources = []
-    for i, name in enumerate(names):
+    number = {name: i for i, name in enumerate(ng.units)}
+    for name in names:
+        i = number[name]
         top = neuron_graph(ng, name)
         order = topo_order(top)
         g = draw_dot(top, rankdir=rankdir, fmt=f, ids={v: f"s{i}_{k}" for k, v in
@@ -112,11 +115,15 @@ def _state_text(x) -> str:
 
 def network_parts(root: Value, title: str | None = None, decimals: int = 4,
                   fmt: Formatter = None, rankdir: str = "LR",
-                  optimizer_state: Mapping | None = None) -> NetworkParts:
+                  optimizer_state: Mapping | None = None,
+                  scalar_graphs: bool = True) -> NetworkParts:
     """The network view's markup and data for root's graph; changes no ``.data`` or ``.grad``.
 
     ``optimizer_state``: ``{parameter Value: {column: number}}`` (``nn.adam_state(opt)``), shown
     beside each parameter's data and grad (4 significant digits); parameters it lacks show blanks.
+    ``scalar_graphs=False`` leaves every neuron's ``svg`` None, to be drawn when asked for
+    (``neuron_svg``): the widget's way, since they are most of the time and size (a 64-32-10
+    network's 42 drawings take seconds and megabytes).
     """
     f = formatter(fmt, decimals)
     columns = _state_columns(optimizer_state)
@@ -124,7 +131,7 @@ def network_parts(root: Value, title: str | None = None, decimals: int = 4,
     ids = unit_ids(ng)
     names = list(ng.units)
     svg = _svg_only(pipe(draw_neurons(ng, rankdir=rankdir, fmt=f), "svg").decode("utf-8"))
-    scalar = _scalar_svgs(ng, names, rankdir, f)
+    scalar = _scalar_svgs(ng, names, rankdir, f) if scalar_graphs else [None] * len(names)
     neurons = {}
     for name, s in zip(names, scalar):
         u = ng.units[name]
@@ -149,6 +156,12 @@ def network_parts(root: Value, title: str | None = None, decimals: int = 4,
                 summary=_html.escape(summary), svg=svg, state_note=_html.escape(note))
     data = {"level": "neuron", "columns": ["data", "grad"] + columns, "neurons": neurons}
     return NetworkParts(body, data, ng)
+
+
+def neuron_svg(ng: NeuronGraph, name: str, decimals: int = 4, fmt: Formatter = None,
+               rankdir: str = "LR") -> str:
+    """One neuron's scalar graph as SVG, exactly as the page embeds it."""
+    return _scalar_svgs(ng, [name], rankdir, formatter(fmt, decimals))[0]
 
 
 def network_html(root: Value, path: str | Path | None = None, title: str | None = None,

@@ -5,7 +5,8 @@
 // per parameter) and its own scalar graph. Every lookup is scoped to root. Numbers are set as
 // textContent; only the scalar graph's SVG, drawn and escaped by graphviz, goes in as markup.
 // opts.mirror: an element that also gets data-shown; opts.onShow(id): called when the learner
-// picks a neuron. Returns { show(id, quiet), current() }.
+// picks a neuron. A neuron whose `svg` is null (the widget draws them on demand, in Python) shows
+// "drawing..." until setSvg(id, svg) brings it. Returns { show(id, quiet), current(), setSvg }.
 function tvMountNeurons(root, D, opts) {
   "use strict";
   opts = opts || {};
@@ -36,7 +37,9 @@ function tvMountNeurons(root, D, opts) {
     row(["out", n.out, n.grad]);
     n.params.forEach(function (p) { row(p); });
     root.querySelector("#state-note").hidden = D.columns.length <= 2;
-    root.querySelector("#scalar").innerHTML = n.svg;
+    var scalar = root.querySelector("#scalar");
+    if (n.svg === null) { scalar.textContent = "drawing " + n.name + "\u2026"; }
+    else { scalar.innerHTML = n.svg; }
     shown = id;
     root.dataset.shown = id;
     if (opts.mirror) { opts.mirror.dataset.shown = id; }
@@ -47,5 +50,10 @@ function tvMountNeurons(root, D, opts) {
   root.querySelectorAll("#graph g.neuron").forEach(function (g) {
     g.addEventListener("click", function () { show(g.id); });
   });
-  return { show: show, current: function () { return shown; } };
+  function setSvg(id, svg) {
+    if (!D.neurons[id]) { return; }
+    D.neurons[id].svg = svg;
+    if (shown === id) { root.querySelector("#scalar").innerHTML = svg; }
+  }
+  return { show: show, current: function () { return shown; }, setSvg: setSvg };
 }

@@ -5,7 +5,8 @@
 // the learner checks go to Python in `answers` ([question, text] pairs), where the Quiz scores
 // them; answers Python adds (QuizWidget.answer) are shown here as if typed. At level="neuron"
 // the markup and data are the network page's (neurons.js mounts them) and `neuron`, the name
-// of the neuron on show, is synced both ways instead.
+// of the neuron on show, is synced both ways instead; Python draws that neuron's scalar graph
+// and sends it in `_scalar` ({id, svg}).
 function tvRenderNetwork(model, root) {
   var D = model.get("_data"), idOf = {};
   Object.keys(D.neurons).forEach(function (id) { idOf[D.neurons[id].name] = id; });
@@ -21,9 +22,15 @@ function tvRenderNetwork(model, root) {
     var name = model.get("neuron");
     if (name && api.current() !== idOf[name]) { api.show(idOf[name], true); }
   };
+  var drawn = function () {
+    var s = model.get("_scalar");
+    if (s && s.id) { api.setSvg(s.id, s.svg); }
+  };
   model.on("change:neuron", follow);
+  model.on("change:_scalar", drawn);
+  drawn();
   follow();
-  return function () { model.off("change:neuron", follow); };
+  return function () { model.off("change:neuron", follow); model.off("change:_scalar", drawn); };
 }
 
 export default {
