@@ -34,12 +34,22 @@ class SoftmaxLens:
     dl_dz_engine: list
     fused: list
 
-    def max_error(self) -> float:
-        import numpy as np
+    def pairs(self) -> List[tuple]:
+        """(what, engine's matrix, its caption, formula's matrix, its caption), as shown."""
+        return [("∂p/∂z", self.jacobian_engine, "from the engine's grads", self.jacobian_formula,
+                 "diag(p) − ppᵀ"),
+                ("dL/dp", self.dl_dp_engine, "from the engine's grads", self.dl_dp_formula,
+                 "−y/p"),
+                ("dL/dz", self.chain, "the chain Jᵀ·(−y/p)", self.fused, "fused p − y"),
+                ("dL/dz", self.dl_dz_engine, "from the engine's grads", self.fused,
+                 "fused p − y")]
 
-        pairs = [(self.jacobian_engine, self.jacobian_formula), (self.dl_dp_engine,
-                 self.dl_dp_formula), (self.chain, self.fused), (self.dl_dz_engine, self.fused)]
-        return max(float(np.max(np.abs(np.array(a) - np.array(b)))) for a, b in pairs)
+    def max_error(self) -> float:
+        return _max_error(self.pairs())
+
+    def _repr_html_(self) -> str:
+        return _pairs_html("softmax + cross-entropy, L = " + f"{self.root.data:.6g}", self.pairs(),
+                           self.max_error())
 
 
 def softmax_ce_lens(logits: Sequence[float], target: int) -> SoftmaxLens:
@@ -92,13 +102,48 @@ class LayerLens:
     dinputs_engine: list
     dinputs_formula: list
 
-    def max_error(self) -> float:
-        import numpy as np
+    def pairs(self) -> List[tuple]:
+        """(what, engine's matrix, its caption, formula's matrix, its caption), as shown."""
+        grads = "from the engine's grads"
+        return [("dweights", self.dweights_engine, grads, self.dweights_formula,
+                 "inputsᵀ · dvalues"),
+                ("dbiases", self.dbiases_engine, grads, self.dbiases_formula, "Σ dvalues"),
+                ("dinputs", self.dinputs_engine, grads, self.dinputs_formula,
+                 "dvalues · weightsᵀ")]
 
-        return max(float(np.max(np.abs(np.array(a) - np.array(b)))) for a, b in (
-            (self.dweights_engine, self.dweights_formula),
-            (self.dbiases_engine, self.dbiases_formula),
-            (self.dinputs_engine, self.dinputs_formula)))
+    def max_error(self) -> float:
+        return _max_error(self.pairs())
+
+    def _repr_html_(self) -> str:
+        return _pairs_html(f"a dense layer on {len(self.inputs)} samples", self.pairs(),
+                           self.max_error())
+
+
+def _max_error(pairs) -> float:
+    import numpy as np
+
+    return max(float(np.max(np.abs(np.array(a) - np.array(b)))) for _, a, _, b, _ in pairs)
+
+
+def _matrix_html(m, caption: str) -> str:
+    import html
+
+    rows = m if m and isinstance(m[0], (list, tuple)) else [m]  # a vector is one row
+    body = "".join("<tr>" + "".join(f"<td>{x:.6g}</td>" for x in r) + "</tr>" for r in rows)
+    return (f'<table style="display:inline-table;margin-right:1.5em"><caption>'
+            f"{html.escape(caption)}</caption>{body}</table>")
+
+
+def _pairs_html(title: str, pairs, error: float) -> str:
+    """Each gradient twice, side by side: as the engine computed it, and by its formula."""
+    import html
+
+    parts = [f"<h4>{html.escape(title)}</h4>"]
+    for what, a, ca, b, cb in pairs:
+        parts.append(f"<div><b>{html.escape(what)}</b><br>{_matrix_html(a, ca)}"
+                     f"{_matrix_html(b, cb)}</div>")
+    parts.append(f"<p>largest difference: {error:.3g}</p>")
+    return "<div class=\"tv-lens\">" + "".join(parts) + "</div>"
 
 
 def layer_lens(layer, X: Sequence[Sequence[float]], upstream: Optional[list] = None,

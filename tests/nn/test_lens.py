@@ -115,3 +115,59 @@ def test_layer_lens_errors():
         layer_lens(_dense(), [[1.0, 2.0, 3.0, 4.0]], upstream=[[1.0]])
     with pytest.raises(ValueError, match="non-empty list of rows"):
         layer_lens(_dense(), [])
+
+
+def _tables(html_text):
+    """[(caption, [[cell text]])] of every table in the lens's HTML."""
+    from html.parser import HTMLParser
+
+    class P(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.tables, self.tag = [], None
+
+        def handle_starttag(self, tag, attrs):
+            self.tag = tag
+            if tag == "table":
+                self.tables.append(["", []])
+            elif tag == "tr":
+                self.tables[-1][1].append([])
+
+        def handle_data(self, data):
+            if self.tag == "caption":
+                self.tables[-1][0] += data
+            elif self.tag == "td":
+                self.tables[-1][1][-1].append(data)
+
+        def handle_endtag(self, tag):
+            self.tag = None
+
+    p = P()
+    p.feed(html_text)
+    return [(c, rows) for c, rows in p.tables]
+
+
+def _cells(m):
+    rows = m if isinstance(m[0], list) else [m]
+    return [[f"{x:.6g}" for x in r] for r in rows]
+
+
+def test_lenses_show_engine_and_formula_side_by_side():
+    soft = softmax_ce_lens([0.3, -1.2, 2.5], 1)
+    tables = _tables(soft._repr_html_())
+    expected = []
+    for _, a, ca, b, cb in soft.pairs():
+        expected += [(ca, _cells(a)), (cb, _cells(b))]
+    assert tables == expected
+    assert tables[1] == ("diag(p) − ppᵀ", _cells(soft.jacobian_formula))
+    assert "largest difference" in soft._repr_html_()
+    random.seed(0)
+    dense = layer_lens(nn.Layer(3, 2), [[1.0, 2.0, 3.0], [0.5, -1.0, 2.0]])
+    tables = _tables(dense._repr_html_())
+    assert [c for c, _ in tables] == ["from the engine's grads", "inputsᵀ · dvalues",
+                                      "from the engine's grads", "Σ dvalues",
+                                      "from the engine's grads", "dvalues · weightsᵀ"]
+    assert tables[0][1] == _cells(dense.dweights_engine)
+    assert tables[3][1] == _cells(dense.dbiases_formula)
+    assert tables[5][1] == _cells(dense.dinputs_formula)
+    assert len(tables[4][1]) == 2 and len(tables[4][1][0]) == 3  # dinputs: samples × inputs
