@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import math
 import warnings
+from collections.abc import Mapping
 from typing import Callable, Dict, List, Optional, Sequence
 
 import tinygrad_value as tv
@@ -54,11 +55,15 @@ def histogram(xs: Sequence[float], bins: int = 10) -> List[int]:
 
 class Health:
     """One row per layer (``rows``: dicts keyed by ``COLUMNS``) and, per layer, histograms of
-    its activations and their grads (``hist``: layer -> {"act": counts, "grad": counts})."""
+    its activations and their grads (``hist``: layer -> {"act": counts, "grad": counts}, with a
+    batch) and of its parameters' grads (``grad_hist``: layer -> counts, always); 10 bins from
+    min to max (``histogram``)."""
 
-    def __init__(self, rows: List[dict], hist: Dict[str, dict]) -> None:
+    def __init__(self, rows: List[dict], hist: Dict[str, dict],
+                 grad_hist: Optional[Dict[str, List[int]]] = None) -> None:
         self.rows = rows
         self.hist = hist
+        self.grad_hist = grad_hist or {}
 
     def __getitem__(self, layer: str) -> dict:
         for r in self.rows:
@@ -86,10 +91,11 @@ class Health:
         return f"<table><tr>{head}</tr>{body}</table>"
 
     def plot(self):
-        """Bar charts of the per-layer norms and the activation histograms (matplotlib)."""
+        """The per-layer norms, then histograms of activations (with a batch) and of gradients
+        (the activations' with a batch, else the parameters'), per layer (matplotlib)."""
         import matplotlib.pyplot as plt
 
-        fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
+        fig, axes = plt.subplots(1, 3, figsize=(14, 3.5))
         names = [r["layer"] for r in self.rows]
         for col in ("|w|", "|grad w|", "|act|"):
             axes[0].plot(names, [r[col] or 0.0 for r in self.rows], marker="o", label=col)
@@ -98,7 +104,15 @@ class Health:
         for layer, h in self.hist.items():
             axes[1].plot(h["act"], label=f"{layer} activations")
         axes[1].set_title("activation histograms (10 bins, min..max)")
-        axes[1].legend()
+        grads = ({layer: h["grad"] for layer, h in self.hist.items()} if self.hist else
+                 self.grad_hist)
+        what = "d loss / d activation" if self.hist else "parameter grad"
+        for layer, counts in grads.items():
+            axes[2].plot(counts, label=f"{layer} {what}")
+        axes[2].set_title("gradient histograms (10 bins, min..max)")
+        for ax in axes:
+            if ax.get_legend_handles_labels()[0]:
+                ax.legend()
         return fig
 
 
@@ -148,7 +162,8 @@ def inspect(model, X: Optional[Sequence] = None, y: Optional[Sequence] = None,
                      "dead ReLU": (a["dead"] / a["relu"]) if a and a["relu"] else None})
         if a:
             hist[layer] = {"act": histogram(a["act"]), "grad": histogram(a["grad"])}
-    return Health(rows, hist)
+    grad_hist = {layer: histogram([p.grad for p in ps]) for layer, ps in groups.items()}
+    return Health(rows, hist, grad_hist)
 
 
 class GradientHealth:
@@ -209,14 +224,31 @@ class GradientHealth:
         return fig
 
 
-class AdamState:
+class AdamState(Mapping):
     """Per parameter: label, data, grad, m, v and the step the last update took,
-    Δp = -lr/(1-β₁ᵗ) · m / (√v/√(1-β₂ᵗ) + ε) (``rows``: tuples in ``COLUMNS`` order)."""
+    Δp = -lr/(1-β₁ᵗ) · m / (√v/√(1-β₂ᵗ) + ε) (``rows``: tuples in ``COLUMNS`` order).
+
+    Also a mapping from each parameter Value to ``{"m": ..., "v": ..., "step": ...}``, the form
+    the network page reads: ``tv.backprop_html(loss, path, level="neuron",
+    optimizer_state=nn.adam_state(opt))``."""
 
     COLUMNS = ("param", "data", "grad", "m", "v", "step")
 
-    def __init__(self, rows: List[tuple]) -> None:
+    def __init__(self, rows: List[tuple], params: Sequence[tv.Value] = ()) -> None:
         self.rows = rows
+        self._by_param = {p: dict(zip(("m", "v", "step"), r[3:])) for p, r in zip(params, rows)}
+
+    def __getitem__(self, p: tv.Value) -> dict:
+        try:
+            return self._by_param[p]
+        except KeyError:
+            raise KeyError(f"{p!r} is not a parameter of this optimizer") from None
+
+    def __iter__(self):
+        return iter(self._by_param)
+
+    def __len__(self) -> int:
+        return len(self._by_param)
 
     def __repr__(self) -> str:
         table = [self.COLUMNS] + [(r[0],) + tuple(f"{x:.4g}" for x in r[1:]) for r in self.rows]
@@ -250,4 +282,4 @@ def adam_state(optimizer) -> AdamState:
         v = optimizer.v_max[i] if optimizer.amsgrad else optimizer.v[i]
         step = -step_size * optimizer.m[i] / (math.sqrt(v) / bc2 + optimizer.eps)
         rows.append((p.label or f"p{i}", p.data, p.grad, optimizer.m[i], optimizer.v[i], step))
-    return AdamState(rows)
+    return AdamState(rows, optimizer.params)

@@ -4,7 +4,9 @@
 grads the engine computed, the Jacobian ∂pᵢ/∂zⱼ (beside diag(p) − ppᵀ), dL/dp (beside −y/p),
 the chain Jᵀ·(−y/p) and the engine's dL/dz (beside the fused p − y). ``layer_lens(layer, X)``
 runs an ``nn.Layer`` on a small batch and assembles dweights, dbiases, dinputs from the scalar
-grads, beside inputsᵀ·dvalues, Σ dvalues and dvalues·weightsᵀ. NumPy is imported when used.
+grads, beside inputsᵀ·dvalues, Σ dvalues and dvalues·weightsᵀ; it takes an ``nn.nnfs.Layer_Dense``
+too, whose own engine graph (the same ``tv.dot`` per output it trains with) is rebuilt on fresh
+leaves. NumPy is imported when used.
 """
 
 from __future__ import annotations
@@ -32,12 +34,22 @@ class SoftmaxLens:
     dl_dz_engine: list
     fused: list
 
-    def max_error(self) -> float:
-        import numpy as np
+    def pairs(self) -> List[tuple]:
+        """(what, engine's matrix, its caption, formula's matrix, its caption), as shown."""
+        return [("∂p/∂z", self.jacobian_engine, "from the engine's grads", self.jacobian_formula,
+                 "diag(p) − ppᵀ"),
+                ("dL/dp", self.dl_dp_engine, "from the engine's grads", self.dl_dp_formula,
+                 "−y/p"),
+                ("dL/dz", self.chain, "the chain Jᵀ·(−y/p)", self.fused, "fused p − y"),
+                ("dL/dz", self.dl_dz_engine, "from the engine's grads", self.fused,
+                 "fused p − y")]
 
-        pairs = [(self.jacobian_engine, self.jacobian_formula), (self.dl_dp_engine,
-                 self.dl_dp_formula), (self.chain, self.fused), (self.dl_dz_engine, self.fused)]
-        return max(float(np.max(np.abs(np.array(a) - np.array(b)))) for a, b in pairs)
+    def max_error(self) -> float:
+        return _max_error(self.pairs())
+
+    def _repr_html_(self) -> str:
+        return _pairs_html("softmax + cross-entropy, L = " + f"{self.root.data:.6g}", self.pairs(),
+                           self.max_error())
 
 
 def softmax_ce_lens(logits: Sequence[float], target: int) -> SoftmaxLens:
@@ -90,35 +102,99 @@ class LayerLens:
     dinputs_engine: list
     dinputs_formula: list
 
-    def max_error(self) -> float:
-        import numpy as np
+    def pairs(self) -> List[tuple]:
+        """(what, engine's matrix, its caption, formula's matrix, its caption), as shown."""
+        grads = "from the engine's grads"
+        return [("dweights", self.dweights_engine, grads, self.dweights_formula,
+                 "inputsᵀ · dvalues"),
+                ("dbiases", self.dbiases_engine, grads, self.dbiases_formula, "Σ dvalues"),
+                ("dinputs", self.dinputs_engine, grads, self.dinputs_formula,
+                 "dvalues · weightsᵀ")]
 
-        return max(float(np.max(np.abs(np.array(a) - np.array(b)))) for a, b in (
-            (self.dweights_engine, self.dweights_formula),
-            (self.dbiases_engine, self.dbiases_formula),
-            (self.dinputs_engine, self.dinputs_formula)))
+    def max_error(self) -> float:
+        return _max_error(self.pairs())
+
+    def _repr_html_(self) -> str:
+        return _pairs_html(f"a dense layer on {len(self.inputs)} samples", self.pairs(),
+                           self.max_error())
+
+
+def _max_error(pairs) -> float:
+    import numpy as np
+
+    return max(float(np.max(np.abs(np.array(a) - np.array(b)))) for _, a, _, b, _ in pairs)
+
+
+def _matrix_html(m, caption: str) -> str:
+    import html
+
+    rows = m if m and isinstance(m[0], (list, tuple)) else [m]  # a vector is one row
+    body = "".join("<tr>" + "".join(f"<td>{x:.6g}</td>" for x in r) + "</tr>" for r in rows)
+    return (f'<table style="display:inline-table;margin-right:1.5em"><caption>'
+            f"{html.escape(caption)}</caption>{body}</table>")
+
+
+def _pairs_html(title: str, pairs, error: float) -> str:
+    """Each gradient twice, side by side: as the engine computed it, and by its formula."""
+    import html
+
+    parts = [f"<h4>{html.escape(title)}</h4>"]
+    for what, a, ca, b, cb in pairs:
+        parts.append(f"<div><b>{html.escape(what)}</b><br>{_matrix_html(a, ca)}"
+                     f"{_matrix_html(b, cb)}</div>")
+    parts.append(f"<p>largest difference: {error:.3g}</p>")
+    return "<div class=\"tv-lens\">" + "".join(parts) + "</div>"
 
 
 def layer_lens(layer, X: Sequence[Sequence[float]], upstream: Optional[list] = None,
                seed: int = 0) -> LayerLens:
-    """Run a copy of ``layer`` (an ``nn.Layer``) on the rows X with L = Σᵢⱼ gᵢⱼ·outᵢⱼ, g the
-    ``upstream`` matrix (random in [-1, 1] from ``seed`` when None), backpropagate, and read
-    dvalues = dL/dz (z the weighted sums, before the activation) and every scalar grad.
+    """Run ``layer`` (an ``nn.Layer`` or an ``nn.nnfs.Layer_Dense``) on the rows X with
+    L = Σᵢⱼ gᵢⱼ·outᵢⱼ, g the ``upstream`` matrix (random in [-1, 1] from ``seed`` when None),
+    backpropagate, and read dvalues = dL/dz (z the weighted sums, before any activation; for
+    a Layer_Dense z is its output, so dvalues = g) and every scalar grad.
     The formulas: dweights = inputsᵀ·dvalues, dbiases = Σ over rows of dvalues,
-    dinputs = dvalues·weightsᵀ. The given layer is not touched."""
+    dinputs = dvalues·weightsᵀ. The given layer is not touched (a Layer_Dense's penalties are
+    not part of its graph, so they are not in the lens either)."""
+    X = [list(map(float, x)) for x in X]
+    if not X or any(len(x) != len(X[0]) for x in X):
+        raise ValueError("X must be a non-empty list of rows of equal length (one row per "
+                         "sample)")
+    if hasattr(layer, "neurons"):
+        dvalues, W, dW, db, dX = _nn_layer(layer, X, upstream, seed)
+    elif hasattr(layer, "weights") and hasattr(layer, "biases") and hasattr(layer, "graph"):
+        dvalues, W, dW, db, dX = _dense_layer(layer, X, upstream, seed)
+    else:
+        raise TypeError(f"layer_lens needs an nn.Layer or an nn.nnfs.Layer_Dense, got "
+                        f"{type(layer).__name__}")
     import numpy as np
 
+    Xa, D, Wa = np.array(X), np.array(dvalues), np.array(W)
+    return LayerLens(X, W, dvalues, dW, (Xa.T @ D).tolist(),
+                     db, D.sum(axis=0).tolist(), dX, (D @ Wa.T).tolist())
+
+
+def _upstream(upstream, n_rows: int, n_out: int, seed: int) -> list:
+    if upstream is None:
+        rng = random.Random(seed)
+        return [[rng.uniform(-1, 1) for _ in range(n_out)] for _ in range(n_rows)]
+    if len(upstream) != n_rows or any(len(g) != n_out for g in upstream):
+        raise ValueError(f"upstream must be {n_rows} rows of {n_out} numbers (one per output "
+                         f"of each sample), got {[len(g) for g in upstream]}")
+    return [[float(x) for x in g] for g in upstream]
+
+
+def _nn_layer(layer, X, upstream, seed) -> tuple:
     twin = copy.deepcopy(layer)
-    rows = [[tv.Value(float(a), label=f"x{i}.{k}") for k, a in enumerate(x)]
-            for i, x in enumerate(X)]
+    if len(X[0]) != len(twin.neurons[0].w):
+        raise ValueError(f"this layer takes rows of {len(twin.neurons[0].w)} inputs, got "
+                         f"{len(X[0])}")
+    rows = [[tv.Value(a, label=f"x{i}.{k}") for k, a in enumerate(x)] for i, x in enumerate(X)]
     outs = []
     for r in rows:
         o = twin(r)
         outs.append(o if isinstance(o, list) else [o])
     n_out = len(outs[0])
-    if upstream is None:
-        rng = random.Random(seed)
-        upstream = [[rng.uniform(-1, 1) for _ in range(n_out)] for _ in rows]
+    upstream = _upstream(upstream, len(rows), n_out, seed)
     root = tv.sum([g * o for grow, orow in zip(upstream, outs) for g, o in zip(grow, orow)])
     root.backward()
     neurons = twin.neurons
@@ -129,6 +205,28 @@ def layer_lens(layer, X: Sequence[Sequence[float]], upstream: Optional[list] = N
     dW = [[neurons[j].w[k].grad for j in range(n_out)] for k in range(len(X[0]))]
     db = [neurons[j].b.grad for j in range(n_out)]
     dX = [[v.grad for v in r] for r in rows]
-    Xa, D, Wa = np.array(X, dtype=float), np.array(dvalues), np.array(W)
-    return LayerLens([list(map(float, x)) for x in X], W, dvalues, dW, (Xa.T @ D).tolist(),
-                     db, D.sum(axis=0).tolist(), dX, (D @ Wa.T).tolist())
+    return dvalues, W, dW, db, dX
+
+
+def _dense_layer(layer, X, upstream, seed) -> tuple:
+    """The Layer_Dense's own build (``layer.graph.build``: one ``tv.dot`` per output, as in
+    training) on fresh leaf Values for the inputs, weights and biases."""
+    import numpy as np
+
+    from .nnfs.graph import leaf_array
+
+    weights, biases = np.asarray(layer.weights, float), np.asarray(layer.biases, float)
+    if len(X[0]) != weights.shape[0]:
+        raise ValueError(f"this Layer_Dense takes rows of {weights.shape[0]} inputs, got "
+                         f"{len(X[0])}")
+    x, w, b = (leaf_array(a, lab) for a, lab in ((np.array(X), "x"), (weights, "w"),
+                                                   (biases.reshape(1, -1), "b")))
+    out = np.asarray(layer.graph.build(x, w, b), dtype=object)
+    upstream = _upstream(upstream, *out.shape, seed)
+    root = tv.sum([g * o for grow, orow in zip(upstream, out.tolist()) for g, o in zip(grow, orow)])
+    root.backward()
+
+    def grads(a):
+        return [[v.grad for v in row] for row in a.tolist()]
+
+    return grads(out), weights.tolist(), grads(w), grads(b)[0], grads(x)

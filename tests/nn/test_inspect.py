@@ -112,3 +112,44 @@ def test_adam_state_matches_the_update():
     assert "step" in repr(table)
     with pytest.raises(TypeError, match="needs an nn.optim.Adam"):
         nn.adam_state(nn.optim.SGD(m.parameters()))
+
+
+def test_adam_state_maps_each_parameter_to_m_v_step():
+    m = model()
+    X, y = moons()
+    opt = nn.optim.Adam(m.parameters(), lr=0.01)
+    nn.fit(m, X, y, loss="mse", steps=2, optimizer=opt, progress=False)
+    table = nn.adam_state(opt)
+    params = m.parameters()
+    assert list(table) == params and len(table) == len(params)
+    for i, p in enumerate(params):
+        assert table[p] == {"m": opt.m[i], "v": opt.v[i], "step": table.rows[i][5]}
+    with pytest.raises(KeyError, match="not a parameter of this optimizer"):
+        table[nn.Neuron(2).w[0]]
+
+
+def test_gradient_histograms_and_plot():
+    m = model()
+    X, y = moons()
+    nn.losses.mse([m(x) for x in X], y).backward()
+    h = nn.inspect(m)  # no batch: the parameters' gradients still get a histogram
+    assert h.hist == {}
+    for li, layer_module in enumerate(m.layers):
+        layer, ps = f"layer{li + 1}", layer_module.parameters()
+        grads = [p.grad for p in ps]
+        lo, hi = min(grads), max(grads)
+        counts = h.grad_hist[layer]
+        assert sum(counts) == len(ps) and len(counts) == 10
+        assert counts[0] == sum(g < lo + (hi - lo) / 10 for g in grads)
+        assert counts[-1] == sum(g >= lo + 9 * (hi - lo) / 10 for g in grads)
+    pytest.importorskip("matplotlib")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    fig = h.plot()
+    lines = fig.axes[2].get_lines()
+    assert [list(line.get_ydata()) for line in lines] == list(h.grad_hist.values())
+    fig = nn.inspect(m, X, y).plot()  # with a batch: the activations' gradients
+    with_batch = nn.inspect(m, X, y)
+    assert [list(line.get_ydata()) for line in fig.axes[2].get_lines()] == \
+        [hh["grad"] for hh in with_batch.hist.values()]

@@ -58,3 +58,116 @@ def test_layer_lens(activation):
     np.testing.assert_allclose(lens.dinputs_engine, D @ W.T, atol=1e-12, rtol=0)
     np.testing.assert_allclose(lens.dweights_formula, Xa.T @ D, atol=1e-12, rtol=0)
     assert lens.max_error() <= 1e-12
+
+
+def _dense(seed=0, n_in=4, n_out=3):
+    from nn.nnfs import Layer_Dense
+
+    np.random.seed(seed)
+    layer = Layer_Dense(n_in, n_out)
+    layer.weights = np.random.uniform(-1, 1, layer.weights.shape)  # not the book's 0.01 scale
+    layer.biases = np.random.uniform(-1, 1, layer.biases.shape)
+    return layer
+
+
+def test_layer_lens_takes_a_layer_dense():
+    layer = _dense()
+    W, b = layer.weights.copy(), layer.biases.copy()
+    X = np.random.RandomState(5).uniform(-2, 2, (5, 4))
+    G = np.random.RandomState(6).uniform(-1, 1, (5, 3))
+    lens = layer_lens(layer, X.tolist(), upstream=G.tolist())
+    assert np.array_equal(layer.weights, W) and np.array_equal(layer.biases, b)
+    assert not hasattr(layer, "dweights")  # the lens ran no backward of the layer itself
+    np.testing.assert_array_equal(lens.weights, W)
+    np.testing.assert_allclose(lens.dvalues, G, atol=1e-12, rtol=0)  # z is the output itself
+    np.testing.assert_allclose(lens.dweights_engine, X.T @ G, atol=1e-12, rtol=0)
+    np.testing.assert_allclose(lens.dbiases_engine, G.sum(axis=0), atol=1e-12, rtol=0)
+    np.testing.assert_allclose(lens.dinputs_engine, G @ W.T, atol=1e-12, rtol=0)
+    np.testing.assert_allclose(lens.dinputs_formula, G @ W.T, atol=1e-12, rtol=0)
+    assert lens.max_error() <= 1e-12
+    # the same numbers as the layer's own backward (the engine's vjp, compiled or not)
+    layer.forward(X)
+    layer.backward(G)
+    np.testing.assert_allclose(lens.dweights_engine, layer.dweights, atol=1e-12, rtol=0)
+    np.testing.assert_allclose(lens.dbiases_engine, layer.dbiases[0], atol=1e-12, rtol=0)
+    np.testing.assert_allclose(lens.dinputs_engine, layer.dinputs, atol=1e-12, rtol=0)
+
+
+def test_layer_lens_same_numbers_for_layer_and_layer_dense():
+    """An nn.Layer and a Layer_Dense with the same weights give the same lens (linear)."""
+    random.seed(4)
+    layer = nn.Layer(3, 2, activation="linear")
+    dense = _dense(n_in=3, n_out=2)
+    dense.weights = np.array([[n.w[k].data for n in layer.neurons] for k in range(3)])
+    dense.biases = np.array([[n.b.data for n in layer.neurons]])
+    X = [[1.0, 2.0, 3.0], [0.5, -1.0, 2.0]]
+    a, b = layer_lens(layer, X, seed=2), layer_lens(dense, X, seed=2)
+    for name in ("dvalues", "dweights_engine", "dbiases_engine", "dinputs_engine"):
+        np.testing.assert_allclose(getattr(a, name), getattr(b, name), atol=1e-12, rtol=0)
+
+
+def test_layer_lens_errors():
+    with pytest.raises(TypeError, match="nn.Layer or an nn.nnfs.Layer_Dense"):
+        layer_lens(object(), [[1.0]])
+    with pytest.raises(ValueError, match="takes rows of 4 inputs"):
+        layer_lens(_dense(), [[1.0, 2.0]])
+    with pytest.raises(ValueError, match="upstream must be 1 rows of 3"):
+        layer_lens(_dense(), [[1.0, 2.0, 3.0, 4.0]], upstream=[[1.0]])
+    with pytest.raises(ValueError, match="non-empty list of rows"):
+        layer_lens(_dense(), [])
+
+
+def _tables(html_text):
+    """[(caption, [[cell text]])] of every table in the lens's HTML."""
+    from html.parser import HTMLParser
+
+    class P(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.tables, self.tag = [], None
+
+        def handle_starttag(self, tag, attrs):
+            self.tag = tag
+            if tag == "table":
+                self.tables.append(["", []])
+            elif tag == "tr":
+                self.tables[-1][1].append([])
+
+        def handle_data(self, data):
+            if self.tag == "caption":
+                self.tables[-1][0] += data
+            elif self.tag == "td":
+                self.tables[-1][1][-1].append(data)
+
+        def handle_endtag(self, tag):
+            self.tag = None
+
+    p = P()
+    p.feed(html_text)
+    return [(c, rows) for c, rows in p.tables]
+
+
+def _cells(m):
+    rows = m if isinstance(m[0], list) else [m]
+    return [[f"{x:.6g}" for x in r] for r in rows]
+
+
+def test_lenses_show_engine_and_formula_side_by_side():
+    soft = softmax_ce_lens([0.3, -1.2, 2.5], 1)
+    tables = _tables(soft._repr_html_())
+    expected = []
+    for _, a, ca, b, cb in soft.pairs():
+        expected += [(ca, _cells(a)), (cb, _cells(b))]
+    assert tables == expected
+    assert tables[1] == ("diag(p) − ppᵀ", _cells(soft.jacobian_formula))
+    assert "largest difference" in soft._repr_html_()
+    random.seed(0)
+    dense = layer_lens(nn.Layer(3, 2), [[1.0, 2.0, 3.0], [0.5, -1.0, 2.0]])
+    tables = _tables(dense._repr_html_())
+    assert [c for c, _ in tables] == ["from the engine's grads", "inputsᵀ · dvalues",
+                                      "from the engine's grads", "Σ dvalues",
+                                      "from the engine's grads", "dvalues · weightsᵀ"]
+    assert tables[0][1] == _cells(dense.dweights_engine)
+    assert tables[3][1] == _cells(dense.dbiases_formula)
+    assert tables[5][1] == _cells(dense.dinputs_formula)
+    assert len(tables[4][1]) == 2 and len(tables[4][1][0]) == 3  # dinputs: samples × inputs

@@ -198,14 +198,15 @@ def backprop_html(root: Value, path: str | Path | None = None, title: str | None
                   source: str | None = None, decimals: int = 4, fmt: Formatter = None,
                   rankdir: str = "LR", max_nodes: int = DEFAULT_MAX_NODES,
                   level: str = "value", quiz: "bool | Quiz" = False,
-                  nudges=DEFAULT_H) -> BackpropPage:
+                  nudges=DEFAULT_H, optimizer_state=None) -> BackpropPage:
     """Write (when ``path`` is given) and return the stepper page for root's graph.
 
     Shows the numbers of one ``root.backward()`` without running it on the graph: no ``.data``
     or ``.grad`` changes. ``source`` is shown under the title (the CLI passes the expression).
     Needs graphviz's ``dot`` for the SVG. ``level="neuron"`` writes the network page instead
     (``show.neuron_page``: one box per neuron of an ``nn`` model, a click shows that neuron's
-    scalar graph; it reads the grads already in the graph).
+    scalar graph; it reads the grads already in the graph); there ``optimizer_state``
+    (``nn.adam_state(opt)``: Adam's m, v and step per parameter) joins each parameter's numbers.
 
     ``nudges`` (step sizes, default 1, 0.1, 0.01, 0.001; ``None`` for none) adds the nudge
     panel; ``quiz=True`` or ``quiz=tv.Quiz(root, ...)`` writes the quiz page instead of the
@@ -214,9 +215,13 @@ def backprop_html(root: Value, path: str | Path | None = None, title: str | None
     if level == "neuron":
         from .neuron_page import network_html
 
-        return network_html(root, path, title=title, decimals=decimals, fmt=fmt, rankdir=rankdir)
+        return network_html(root, path, title=title, decimals=decimals, fmt=fmt, rankdir=rankdir,
+                            optimizer_state=optimizer_state)
     if level != "value":
         raise ValueError(f"level must be 'value' or 'neuron', got {level!r}")
+    if optimizer_state is not None:
+        raise ValueError("optimizer_state is shown on the network page: pass level='neuron' "
+                         "(the value-level page has no per-parameter table)")
     parts = stepper_parts(root, title, source, decimals, fmt, rankdir, max_nodes, quiz, nudges)
     page = fill(front("page.html"), title=_html.escape(title or "Backprop, step by step"),
                 css=front("stepper.css"), body=parts.body,

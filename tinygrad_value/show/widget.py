@@ -6,6 +6,10 @@ the page's own: ``front/stepper.js`` and ``front/stepper.css``, with ``front/wid
 key in the cell) and ``w.step`` follows. ``w.nudge_leaf`` / ``w.nudge_h`` are the nudge on show
 (a leaf's name and one of the offered h; ``w.nudged`` is that nudge worked out in Python), synced
 both ways too. ``tv.QuizWidget`` (``quiz_widget.py``) is the quiz mode of the same widget.
+``StepperWidget(loss, level="neuron")`` is the network page instead (``front/neurons.js``, the
+page's script): one box per neuron; a click shows that neuron's numbers and scalar graph, and
+``w.neuron`` (synced) is the neuron on show, by name. The scalar graph is drawn here when its
+neuron is first shown (``_scalar``), so a 64-32-10 network's widget is ready in about a second.
 Imported only when ``tv.StepperWidget`` or ``tv.QuizWidget`` is first used.
 """
 
@@ -17,6 +21,7 @@ import traitlets
 from ..engine.value import Value
 from .html import front_js, stepper_parts
 from .names import Formatter
+from .neurons import NeuronGraph, Unit
 from .nudge import DEFAULT_H, Nudge, nudge
 from .page import front
 from .stepper import Frame, Walkthrough
@@ -29,9 +34,15 @@ class StepperWidget(anywidget.AnyWidget):
     ``step`` (synced int) is the current frame, ``0 .. frames - 1``; ``frames`` (synced int) is
     their number. ``frame`` is the current ``Frame`` (its ``title`` and chain-rule ``lines``).
     The numbers are those of one ``root.backward()``; no ``.data`` or ``.grad`` changes.
+
+    ``level="neuron"``: the network view of a graph built by ``nn`` modules (it reads the
+    grads already in the graph: call ``backward()`` first); one frame, and ``neuron`` (synced
+    str) is the neuron whose numbers and scalar graph are on show ("" for none); ``unit`` is
+    its ``Unit``, ``network`` the collapsed graph. ``optimizer_state=nn.adam_state(opt)`` adds
+    Adam's m, v and step to each parameter's row.
     """
 
-    _esm = traitlets.Unicode(front_js() + front("widget.js")).tag(sync=True)
+    _esm = traitlets.Unicode(front_js() + front("neurons.js") + front("widget.js")).tag(sync=True)
     _css = traitlets.Unicode(front("stepper.css")).tag(sync=True)
     _body = traitlets.Unicode("").tag(sync=True)
     _data = traitlets.Dict().tag(sync=True)
@@ -39,17 +50,70 @@ class StepperWidget(anywidget.AnyWidget):
     frames = traitlets.Int(1).tag(sync=True)
     nudge_leaf = traitlets.Unicode("").tag(sync=True)  # "" = no nudge
     nudge_h = traitlets.Float(0.0).tag(sync=True)
+    neuron = traitlets.Unicode("").tag(sync=True)  # level="neuron": the neuron on show
+    _scalar = traitlets.Dict().tag(sync=True)  # {"id": box id, "svg": its scalar graph}
 
     def __init__(self, root: Value, title: str | None = None, decimals: int = 4,
                  fmt: Formatter = None, rankdir: str = "LR",
                  max_nodes: int = DEFAULT_MAX_NODES, step: int = 0, nudges=DEFAULT_H,
-                 **kwargs) -> None:
+                 level: str = "value", optimizer_state=None, **kwargs) -> None:
         quiz = kwargs.pop("_quiz", False)  # QuizWidget's way in; learners use tv.QuizWidget
+        self.network: NeuronGraph | None = None
+        if level == "neuron":
+            if quiz:
+                raise ValueError("the quiz asks about Values: use level='value' with QuizWidget")
+            from .neuron_page import network_parts
+
+            net = network_parts(root, title, decimals, fmt, rankdir, optimizer_state,
+                                scalar_graphs=False)
+            self.walkthrough = None
+            self.network = net.graph
+            self._drawing = (decimals, fmt, rankdir)
+            self._drawn: dict[str, str] = {}
+            neuron = kwargs.pop("neuron", "")
+            super().__init__(_body=net.body, _data=net.data, frames=1,
+                             _css=front("neurons.css"), **kwargs)
+            self.neuron = neuron
+            return
+        if level != "value":
+            raise ValueError(f"level must be 'value' or 'neuron', got {level!r}")
+        if optimizer_state is not None:
+            raise ValueError("optimizer_state is shown at the neuron level: pass level='neuron'")
         parts = stepper_parts(root, title, None, decimals, fmt, rankdir, max_nodes, quiz, nudges)
         self.walkthrough: Walkthrough = parts.walkthrough
         n = len(parts.data["frames"])
         super().__init__(_body=parts.body, _data=parts.data, frames=n, **kwargs)
         self.step = parts.data.get("start", step) if quiz else step
+
+    @traitlets.validate("neuron")
+    def _check_neuron(self, proposal) -> str:
+        name = proposal["value"]
+        units = list(self.network.units) if self.network is not None else []
+        if name and name not in units:
+            where = (f"one of {', '.join(units[:4])}, ... ({len(units)} neurons)" if units
+                     else "only at level='neuron'")
+            raise traitlets.TraitError(f"neuron must be a neuron's name, {where}, or '' for "
+                                       f"none; got {name!r}")
+        return name
+
+    @traitlets.observe("neuron")
+    def _draw_neuron(self, change) -> None:
+        name = change["new"]
+        if not name or self.network is None:
+            return
+        from .neuron_dot import unit_ids
+        from .neuron_page import neuron_svg
+
+        if name not in self._drawn:
+            decimals, fmt, rankdir = self._drawing
+            self._drawn[name] = neuron_svg(self.network, name, decimals, fmt, rankdir)
+        self._scalar = {"id": unit_ids(self.network)[name], "svg": self._drawn[name]}
+
+    @property
+    def unit(self) -> Unit | None:
+        """level="neuron": the neuron on show (its params, outputs, grad), or None."""
+        return self.network.units[self.neuron] if self.network is not None and self.neuron \
+            else None
 
     @traitlets.validate("nudge_leaf")
     def _check_nudge_leaf(self, proposal) -> str:
@@ -99,7 +163,12 @@ class StepperWidget(anywidget.AnyWidget):
     @property
     def frame(self) -> Frame:
         """The frame on show: ``kind``, ``node``, ``title`` and its arithmetic ``lines``."""
+        if self.walkthrough is None:
+            raise ValueError("a level='neuron' widget has no frames: see w.neuron and w.unit")
         return self.walkthrough.frames[self.step]
 
     def __repr__(self) -> str:
+        if self.network is not None:
+            return (f"StepperWidget(level='neuron', {len(self.network.units)} neurons, "
+                    f"neuron={self.neuron!r})")
         return f"StepperWidget(step={self.step}, frames={self.frames}: {self.frame.title!r})"

@@ -3,10 +3,42 @@
 // the markup comes from Python in `_body`, the steps in `_data`; `step` is synced both ways, and
 // so are `nudge_leaf` / `nudge_h` (the nudge on show) and, for QuizWidget, `question`. Answers
 // the learner checks go to Python in `answers` ([question, text] pairs), where the Quiz scores
-// them; answers Python adds (QuizWidget.answer) are shown here as if typed.
+// them; answers Python adds (QuizWidget.answer) are shown here as if typed. At level="neuron"
+// the markup and data are the network page's (neurons.js mounts them) and `neuron`, the name
+// of the neuron on show, is synced both ways instead; Python draws that neuron's scalar graph
+// and sends it in `_scalar` ({id, svg}).
+function tvRenderNetwork(model, root) {
+  var D = model.get("_data"), idOf = {};
+  Object.keys(D.neurons).forEach(function (id) { idOf[D.neurons[id].name] = id; });
+  var api = tvMountNeurons(root, D, {
+    onShow: function (id) {
+      if (model.get("neuron") !== D.neurons[id].name) {
+        model.set("neuron", D.neurons[id].name);
+        model.save_changes();
+      }
+    },
+  });
+  var follow = function () {
+    var name = model.get("neuron");
+    if (name && api.current() !== idOf[name]) { api.show(idOf[name], true); }
+  };
+  var drawn = function () {
+    var s = model.get("_scalar");
+    if (s && s.id) { api.setSvg(s.id, s.svg); }
+  };
+  model.on("change:neuron", follow);
+  model.on("change:_scalar", drawn);
+  drawn();
+  follow();
+  return function () { model.off("change:neuron", follow); model.off("change:_scalar", drawn); };
+}
+
 export default {
   render({ model, el }) {
     el.innerHTML = model.get("_body");  // built and escaped by Python, as for the page
+    if (model.get("_data").level === "neuron") {
+      return tvRenderNetwork(model, el.querySelector(".tv-network"));
+    }
     var root = el.querySelector(".tv-stepper");
     root.tabIndex = 0;  // focusable, so the arrow keys step this widget and not the notebook
     var seen = (model.get("answers") || []).length, replaying = false;
