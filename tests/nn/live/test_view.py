@@ -237,7 +237,10 @@ def _raw(port, data: bytes, read=True):
         s.sendall(data)
         if not read:
             return b""
-        s.shutdown(socket.SHUT_WR)
+        try:
+            s.shutdown(socket.SHUT_WR)
+        except OSError:  # the server already answered and hung up (ENOTCONN): read what it sent
+            pass
         chunks = []
         try:
             while True:
