@@ -86,6 +86,11 @@ ALLOWED = {
         "Value._repr_svg_: Jupyter draws a Value, importing the renderer only then",
     ("tinygrad_value.engine.custom", "numpy"):
         "a custom op's forward run on the replay's arrays, only when tv.compile calls it",
+    ("nn.live.widget", "anywidget"):
+        "LiveWidget is an anywidget; nn.live loads widget.py only when LiveWidget is first used",
+    ("nn.live.widget", "traitlets"): "LiveWidget's synced state (anywidget's traitlets)",
+    ("nn.live.widget", "ipykernel"):
+        "LiveWidget listens on a kernel subshell while fit runs in its cell (inside a function)",
 }
 # ``import nn`` must not load the live view: only these may import nn.live, and only lazily
 LIVE_FROM = {"nn"}  # nn.__getattr__ (nn.LiveView)
