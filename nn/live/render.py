@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import copy
 import math
-import shutil
-import subprocess
 from typing import Callable, List, Optional, Sequence
 
 import tinygrad_value as tv
 from tinygrad_value.engine.ops import OPS
+from tinygrad_value.show.rundot import DotError, GraphvizNotFound, run_dot
 
 from ..activations import ACTIVATIONS
 
@@ -168,18 +167,12 @@ class GraphUnavailable(RuntimeError):
 
 
 def render_svg(dot_source: str, timeout: float = 30.0) -> str:
-    """Run graphviz's ``dot -Tsvg`` with a time limit; returns the SVG text."""
-    exe = shutil.which("dot")
-    if exe is None:
-        raise GraphUnavailable("graphviz's `dot` is not installed (apt-get install graphviz)")
+    """The SVG text of ``dot_source``, laid out by ``run_dot`` (the one way every picture of
+    ours runs graphviz, with a time limit); any failure is a ``GraphUnavailable``."""
     try:
-        done = subprocess.run([exe, "-Tsvg"], input=dot_source.encode(), capture_output=True,
-                              timeout=timeout, check=False)
-    except subprocess.TimeoutExpired as exc:
-        raise GraphUnavailable(f"dot took longer than {timeout:.0f} s") from exc
-    if done.returncode != 0:
-        raise GraphUnavailable("dot failed: " + done.stderr.decode(errors="replace")[:300])
-    return done.stdout.decode("utf-8", errors="replace")
+        return run_dot(dot_source, "svg", timeout=timeout).decode("utf-8", errors="replace")
+    except (GraphvizNotFound, DotError) as exc:
+        raise GraphUnavailable(str(exc)) from exc
 
 
 def sample_graph_svg(mirror: Mirror, x, target, sample_loss: SampleLoss,
