@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import copy
 import math
-from typing import Callable, List, Optional, Sequence
+from typing import Callable, List, Sequence
 
 import tinygrad_value as tv
-from tinygrad_value.engine.ops import OPS
 from tinygrad_value.show.rundot import DotError, GraphvizNotFound, run_dot
 
-from ..activations import ACTIVATIONS
+from ..predict import Predictor
 
 SampleLoss = Callable[[tv.Value, float], tv.Value]
 
@@ -43,7 +42,7 @@ class Mirror:
         if hasattr(self.model, "eval"):
             self.model.eval()  # no dropout noise in the pictures
         self.params = list(self.model.parameters())
-        self._plan = self._numpy_plan()
+        self._predictor = None  # nn.predict's Predictor, built by the first scores()
 
     def load(self, values: Sequence[float]) -> None:
         if len(values) != len(self.params):
@@ -55,54 +54,15 @@ class Mirror:
     # --- forward on many points ------------------------------------------------------------
 
     def scores(self, points) -> List[float]:
-        """The model's output for each 2-D point, with the currently loaded parameters."""
-        if self._plan is not None:
-            return self._numpy_scores(self._plan, points).tolist()
-        with tv.no_grad():
-            return [_first(self.model([float(a), float(b)])).data for a, b in points]
-
-    def _numpy_plan(self):
-        """Index arrays [(W, b, activation)] so a grid is one matrix product per layer.
-
-        Read from micrograd's structure (``layers[].neurons[].w/.b``); the plan is used only if it
-        reproduces the model's own output on a few points, else the slow exact path is kept.
-        """
-        try:
-            import numpy as np
-
-            index = {id(p): i for i, p in enumerate(self.params)}
-            plan = []
-            for layer in self.model.layers:
-                neurons = layer.neurons
-                W = np.array([[index[id(w)] for w in n.w] for n in neurons])
-                b = np.array([index[id(n.b)] for n in neurons])
-                acts = {_activation_name(n) for n in neurons}
-                if len(acts) != 1 or None in acts:
-                    return None
-                plan.append((W, b, acts.pop()))
-            probe = [(0.3, -0.2), (-1.1, 0.7), (2.0, 0.5)]
-            fast = self._numpy_scores(plan, probe)
-            with tv.no_grad():
-                exact = [_first(self.model([a, b])).data for a, b in probe]
-            if all(math.isclose(f, e, rel_tol=1e-9, abs_tol=1e-9) for f, e in zip(fast, exact)):
-                return plan
-        except Exception:  # an unfamiliar model: fall back to evaluating Values
-            pass
-        return None
-
-    def _numpy_scores(self, plan, points):
-        """The plan run on an array of points: each activation is the op table's own forward."""
-        import numpy as np
-
-        from tinygrad_value.compiled import np_math
-
-        theta = np.array([p.data for p in self.params])
-        h = np.asarray(points, dtype=float)
-        for W, b, act in plan:
-            h = h @ theta[W].T + theta[b]
-            if act != "linear":
-                h = OPS[act].forward(np_math, h)
-        return h[:, 0]
+        """The model's output for each 2-D point, with the currently loaded parameters: the
+        first output of ``nn.predict``'s compiled Predictor (built on first use, one batch of
+        up to 512 rows, re-reading the parameters at every call)."""
+        points = list(points)
+        if not points:
+            return []
+        if self._predictor is None:
+            self._predictor = Predictor(self.model, len(points[0]), batch=min(512, len(points)))
+        return [row[0] for row in self._predictor(points)]
 
     # --- what the page shows ---------------------------------------------------------------
 
@@ -131,20 +91,6 @@ class Mirror:
 def _num(x: float) -> float:
     """A weight for JSON: 4 decimals, 0 for nan/inf (JSON has no such numbers)."""
     return round(x, 4) if math.isfinite(x) else 0.0
-
-
-def _activation_name(neuron) -> Optional[str]:
-    act = getattr(neuron, "activation", None)
-    if callable(act) and not isinstance(act, str):
-        act = getattr(act, "__name__", None)
-    if isinstance(act, str):
-        act = act.lower()
-        act = {"identity": "linear", "none": "linear"}.get(act, act)
-        return act if act in ACTIVATIONS else None
-    nonlin = getattr(neuron, "nonlin", None)
-    if nonlin is None:
-        return None
-    return "relu" if nonlin else "linear"
 
 
 # --- the graph as SVG ------------------------------------------------------------------------
