@@ -11,6 +11,9 @@ import re
 import time
 from urllib.parse import urlsplit
 
+import nbformat
+from nb_harness import KERNEL
+
 LOCAL_SCHEMES = ("data:", "blob:", "about:")
 
 
@@ -94,3 +97,11 @@ class Lab:
 
     def close(self):
         self.context.close()
+
+
+def write_notebook(path, cells: list) -> None:
+    """A notebook of code cells, on the test kernel, at ``path`` (for a lab test to open)."""
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": KERNEL, "display_name": "Python 3", "language": "python"}
+    nb.cells = [nbformat.v4.new_code_cell(src) for src in cells]
+    nbformat.write(nb, path)

@@ -15,15 +15,8 @@ import sys
 import nbformat
 import pytest
 from conftest import need_dot, need_module
-from lab_driver import Lab
-from nb_harness import KERNEL, course_notebooks, jupyter_lab
-
-
-def write_notebook(path, cells: list[str]):
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": KERNEL, "display_name": "Python 3", "language": "python"}
-    nb.cells = [nbformat.v4.new_code_cell(src) for src in cells]
-    nbformat.write(nb, path)
+from lab_driver import Lab, write_notebook
+from nb_harness import course_notebooks, jupyter_lab
 
 
 @pytest.fixture(scope="module")

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import random
 
-import nbformat
 import pytest
 from conftest import need_dot, need_module
-from lab_driver import Lab
-from nb_harness import KERNEL, jupyter_lab
+from lab_driver import Lab, write_notebook
+from nb_harness import jupyter_lab
 
 MOONS = ("import random\n"
          "import nn, tinygrad_value as tv\n"
@@ -31,13 +30,6 @@ def python_units():
     scope: dict = {"random": random, "nn": nn, "tv": tv}
     exec(MOONS, scope)
     return collapse(scope["loss"]).units
-
-
-def write_notebook(path, cells: list[str]):
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": KERNEL, "display_name": "Python 3", "language": "python"}
-    nb.cells = [nbformat.v4.new_code_cell(src) for src in cells]
-    nbformat.write(nb, path)
 
 
 @pytest.fixture(scope="module")

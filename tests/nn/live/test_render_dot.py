@@ -45,7 +45,7 @@ def test_the_heatmap_scores_are_the_models_own_outputs(use_dot):
     model = nn.MLP(2, [5, 4, 1], use_dot=use_dot)
     mirror = Mirror(model)
     points = [(random.uniform(-2, 2), random.uniform(-2, 2)) for _ in range(700)]
-    for round_ in range(2):  # a new snapshot is followed, not the parameters at first use
+    for _ in range(2):  # a new snapshot is followed, not the parameters at first use
         values = [random.uniform(-1, 1) for _ in mirror.params]
         mirror.load(values)
         for p, v in zip(model.parameters(), values):
