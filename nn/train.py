@@ -224,6 +224,14 @@ def _progress_bar(total: int):
     return progress_bar(total, desc="fit") if total >= 20 else None
 
 
+def _position(program, leaf) -> int:
+    """``leaf``'s position in the program, -1 if the graph does not use it."""
+    try:
+        return int(program.index([leaf])[0])
+    except KeyError:
+        return -1
+
+
 class _EagerStep:
     """Build the graph afresh for the batch, backward through it."""
 
@@ -341,13 +349,10 @@ class _CompiledStep(_EagerStep):
         pos = {}
         for name, nodes in (("x", [v for row in x_leaves for v in row]), ("y", flat_y),
                             ("w", weights or []), ("params", self.params)):
-            found = []
-            for node in nodes:
-                try:
-                    found.append(int(program.index([node])[0]))
-                except KeyError:  # a leaf the loss does not depend on
-                    found.append(-1)
-            at = np.array(found, dtype=np.int64)
+            try:
+                at = program.index(nodes)
+            except KeyError:  # a leaf the loss does not depend on: find which, one by one
+                at = np.array([_position(program, node) for node in nodes], dtype=np.int64)
             keep = at >= 0
             pos[name] = (at, None) if keep.all() else (at[keep], keep)
         try:

@@ -8,6 +8,7 @@ import random
 import pytest
 
 import nn
+import tinygrad_value as tv
 from nn import optim
 
 OPTIMIZERS = {
@@ -159,3 +160,34 @@ def test_ctrl_c_during_a_compiled_step_leaves_the_last_whole_step(monkeypatch):
     _close([p.data for p in model.parameters()], [p.data for p in ref_model.parameters()])
     _close([p.grad for p in model.parameters()], [p.grad for p in ref_model.parameters()])
     _same_state(opt, ref_opt)
+
+
+class _WithUnused(nn.Module):
+    """An MLP and a parameter its forward never uses (its grad stays 0, as in eager)."""
+
+    def __init__(self):
+        self.net = nn.MLP(3, [5, 2])
+        self.unused = tv.Value(0.25)
+
+    def __call__(self, x):
+        return self.net(x)
+
+
+def test_a_parameter_the_loss_does_not_use_is_left_as_eager_leaves_it():
+    results = []
+    for compiled in (False, True):
+        X, y = _data()
+        random.seed(4)
+        model = _WithUnused()
+        opt = optim.Adam(model.parameters(), lr=0.02)
+        h = nn.fit(model, X, y, loss="cross_entropy", optimizer=opt, epochs=2, batch_size=4,
+                   compiled=compiled, progress=False)
+        assert any(p is model.unused for p in model.parameters())
+        assert (model.unused.data, model.unused.grad) == (0.25, 0.0)
+        results.append((h.loss, [p.data for p in model.parameters()],
+                        [p.grad for p in model.parameters()], opt))
+    (eager_loss, eager_data, eager_grad, eager_opt), (loss, data, grad, opt) = results
+    _close(loss, eager_loss)
+    _close(data, eager_data)
+    _close(grad, eager_grad)
+    _same_state(opt, eager_opt)
