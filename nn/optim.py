@@ -1,7 +1,10 @@
 """Optimizers: SGD, Adagrad, RMSprop, Adam, AdamW, following PyTorch's update rules exactly.
 
 Each keeps per-parameter state in plain lists and, given the gradients left by ``backward()``,
-updates ``p.data`` in place. Every optimizer also takes ``decay``: inverse-time learning-rate
+updates ``p.data`` in place. ``step_arrays`` is the same step on NumPy arrays (the compiled
+``fit`` keeps its parameters there); the scalar ``_update`` rules are the reference, and each
+``_update_arrays`` computes the same formulas, operation for operation, on float64 arrays.
+Every optimizer also takes ``decay``: inverse-time learning-rate
 decay, lrₜ = lr / (1 + decay·t), where t counts completed steps (the first step uses lr).
 The floating-point operations are written in PyTorch's order, so with ``decay=0`` the
 trajectories match torch.optim to rounding.
@@ -80,6 +83,53 @@ class Optimizer:
                 param.data = x
             self.t += 1
 
+    def supports_arrays(self) -> bool:
+        """Whether ``step_arrays`` computes this optimizer's rule: a subclass that overrides
+        ``_update`` or ``_start_step`` without its own ``_update_arrays`` does not."""
+        mro = type(self).__mro__
+
+        def owner(name):
+            return next(c for c in mro if name in c.__dict__)
+
+        arrays = owner("_update_arrays")
+        return (arrays is not Optimizer and issubclass(arrays, owner("_update"))
+                and issubclass(arrays, owner("_start_step")))
+
+    def state_arrays(self) -> dict:
+        """The per-parameter state lists as float64 arrays (name -> array), for ``step_arrays``."""
+        import numpy as np
+
+        return {name: np.array(getattr(self, name), dtype=np.float64)
+                for name in self.state_names}
+
+    def load_state_arrays(self, state: dict) -> None:
+        """Write arrays from ``step_arrays`` back into the state lists a user sees."""
+        for name in self.state_names:
+            setattr(self, name, state[name].tolist())
+
+    def step_arrays(self, P, G, state: dict):
+        """``step()`` on arrays: P the parameters' values and G their gradients (float64, in
+        ``self.params`` order), ``state`` from ``state_arrays()``. Returns the new values and a
+        new state dict (the inputs are not modified) and counts the step; storing the results
+        is the caller's (run it with Ctrl-C deferred, so the count and the results agree)."""
+        lr, wd = self.current_lr, self.weight_decay
+        work = copy.copy(self)
+        work._start_step(lr)
+        if wd:
+            if self.decoupled:
+                P = P * (1 - lr * wd)
+            else:
+                G = G + wd * P
+        new_state = dict(state)
+        new_p = work._update_arrays(new_state, P, G, lr)
+        self.t += 1
+        return new_p, new_state
+
+    def _update_arrays(self, state: dict, p, g, lr: float):
+        """All parameters at once: ``_update``'s formulas on arrays; new state arrays replace
+        the entries of ``state`` (never written in place)."""
+        raise NotImplementedError
+
     def _start_step(self, lr: float) -> None:
         """Compute this step's constants (bias corrections, decayed lr) once, before the loop."""
 
@@ -96,8 +146,9 @@ def _check(name: str, x: float) -> None:
         raise ValueError(f"invalid {name}: {x!r} (must be a number >= 0)")
 
 
-def _lerp(a: float, b: float, w: float) -> float:
-    """a + w·(b - a), written the way PyTorch's lerp kernel rounds it."""
+def _lerp(a, b, w: float):
+    """a + w·(b - a), written the way PyTorch's lerp kernel rounds it (a, b floats or arrays;
+    w is one number)."""
     if abs(w) < 0.5:
         return a + w * (b - a)
     return b - (b - a) * (1.0 - w)
@@ -130,6 +181,16 @@ class SGD(Optimizer):
             g = g + self.momentum * buf if self.nesterov else buf
         return p + (-lr) * g
 
+    def _update_arrays(self, state, p, g, lr):
+        if self.momentum:
+            if self.t == 0:
+                buf = g.copy()
+            else:
+                buf = state["buf"] * self.momentum + (1.0 - self.dampening) * g
+            state["buf"] = buf
+            g = g + self.momentum * buf if self.nesterov else buf
+        return p + (-lr) * g
+
 
 class Adagrad(Optimizer):
     """s ← s + g²;  p ← p - lrₜ·g / (√s + ε), with PyTorch's own ``lr_decay``:
@@ -154,6 +215,12 @@ class Adagrad(Optimizer):
         s = self.sum[i] + g * g
         self.sum[i] = s
         return p + -self._clr * g / (math.sqrt(s) + self.eps)
+
+    def _update_arrays(self, state, p, g, lr):
+        import numpy as np
+
+        s = state["sum"] = state["sum"] + g * g
+        return p + -self._clr * g / (np.sqrt(s) + self.eps)
 
 
 class RMSprop(Optimizer):
@@ -185,6 +252,20 @@ class RMSprop(Optimizer):
         if self.momentum:
             buf = self.buf[i] * self.momentum + g / avg
             self.buf[i] = buf
+            return p + (-lr) * buf
+        return p + -lr * g / avg
+
+    def _update_arrays(self, state, p, g, lr):
+        import numpy as np
+
+        v = state["square_avg"] = state["square_avg"] * self.alpha + (1.0 - self.alpha) * g * g
+        if self.centered:
+            m = state["grad_avg"] = _lerp(state["grad_avg"], g, 1.0 - self.alpha)
+            avg = np.sqrt(v + -1.0 * m * m) + self.eps
+        else:
+            avg = np.sqrt(v) + self.eps
+        if self.momentum:
+            buf = state["buf"] = state["buf"] * self.momentum + g / avg
             return p + (-lr) * buf
         return p + -lr * g / avg
 
@@ -223,6 +304,17 @@ class Adam(Optimizer):
         if self.amsgrad:
             v = self.v_max[i] = max(self.v_max[i], v)
         denom = math.sqrt(v) / self._bias_correction2_sqrt + self.eps
+        return p + -self._step_size * m / denom
+
+    def _update_arrays(self, state, p, g, lr):
+        import numpy as np
+
+        beta1, beta2 = self.betas
+        m = state["m"] = _lerp(state["m"], g, 1 - beta1)
+        v = state["v"] = state["v"] * beta2 + (1 - beta2) * g * g
+        if self.amsgrad:
+            v = state["v_max"] = np.maximum(state["v_max"], v)
+        denom = np.sqrt(v) / self._bias_correction2_sqrt + self.eps
         return p + -self._step_size * m / denom
 
 

@@ -151,6 +151,11 @@ def fit(model: Module, X: Sequence[Sequence[float]], y: Sequence,
     bar = _progress_bar(total_steps) if progress else None
     was_training = model.training
     model.train()
+    # The compiled path keeps parameters, grads and optimizer state in arrays between steps
+    # (run_step.arrays); the Values and the state lists are brought up to date (sync) before
+    # a callback and when fit ends, however it ends.
+    if compiled:
+        run_step.use_arrays(X, optimizer)
     step = 0
     try:
         while step < total_steps:
@@ -159,12 +164,13 @@ def fit(model: Module, X: Sequence[Sequence[float]], y: Sequence,
                 if step >= total_steps:
                     break
                 xb, yb = [X[i] for i in idx], [y[i] for i in idx]
-                for p in params:  # backward() adds into leaves: start the step from 0
-                    p.grad = 0.0
+                if not run_step.arrays:
+                    for p in params:  # backward() adds into leaves: start the step from 0
+                        p.grad = 0.0
                 # A step allocates a whole graph of Values, which hold no reference cycles;
                 # pausing the cyclic collector meanwhile halves the time of an eager step.
                 with gc_paused():
-                    value, outputs = run_step(xb, yb)
+                    value, outputs = run_step(xb, yb, idx)
                 if schedule is not None:
                     optimizer.lr = float(schedule(step))
                 acc = metric(outputs, yb) if metric is not None else None
@@ -172,7 +178,10 @@ def fit(model: Module, X: Sequence[Sequence[float]], y: Sequence,
                 # a model one step ahead of its History.
                 with interrupts_deferred():
                     history.lr.append(optimizer.current_lr)
-                    optimizer.step()
+                    if run_step.arrays:
+                        run_step.optimizer_step(optimizer)
+                    else:
+                        optimizer.step()
                     history.loss.append(value)
                     history.accuracy.append(acc)
                     epoch_losses.append(value)
@@ -182,9 +191,15 @@ def fit(model: Module, X: Sequence[Sequence[float]], y: Sequence,
                     bar.update(1)
                     bar.set_postfix(loss=f"{value:.4g}",
                                     **({} if acc is None else {"acc": f"{acc:.3f}"}))
-                if callback is not None and callback(step - 1, history, model) is False:
-                    history.stopped_early = True
-                    break
+                if callback is not None:
+                    if run_step.arrays:
+                        run_step.sync(optimizer)
+                    stop = callback(step - 1, history, model) is False
+                    if run_step.arrays:  # the callback may have changed parameters or state
+                        run_step.reload(optimizer)
+                    if stop:
+                        history.stopped_early = True
+                        break
             if epoch_losses:
                 history.epoch_loss.append(sum(epoch_losses) / len(epoch_losses))
                 history.epoch_accuracy.append(
@@ -196,6 +211,9 @@ def fit(model: Module, X: Sequence[Sequence[float]], y: Sequence,
         print(f"fit: interrupted after {len(history)} of {total_steps} steps; the model is "
               f"at step {len(history)}", file=sys.stderr)
     finally:
+        if run_step.arrays:
+            with interrupts_deferred():
+                run_step.sync(optimizer)
         if bar is not None:
             bar.close()
         model.train(was_training)
@@ -206,8 +224,18 @@ def _progress_bar(total: int):
     return progress_bar(total, desc="fit") if total >= 20 else None
 
 
+def _position(program, leaf) -> int:
+    """``leaf``'s position in the program, -1 if the graph does not use it."""
+    try:
+        return int(program.index([leaf])[0])
+    except KeyError:
+        return -1
+
+
 class _EagerStep:
     """Build the graph afresh for the batch, backward through it."""
+
+    arrays = False  # parameters live in their Values (see _CompiledStep's array mode)
 
     def __init__(self, model, loss_fn, l2, params):
         self.model, self.loss_fn, self.l2, self.params = model, loss_fn, l2, params
@@ -218,7 +246,7 @@ class _EagerStep:
             total = total + self.l2 * losses.l2(self.params)
         return total
 
-    def __call__(self, xb, yb):
+    def __call__(self, xb, yb, idx=None):
         outputs = [self.model(row) for row in xb]
         total = self.objective(outputs, yb)
         total.backward()
@@ -231,12 +259,23 @@ class _CompiledStep(_EagerStep):
     With a loss that declares its per-row terms (``loss.terms``) the objective is written
     ``(1/B) Σ wᵢ·tᵢ + l2·Σp²`` over leaf weights wᵢ: 1 for a full batch of B rows (the eager
     mean, to the bit), B/r for the r rows of a smaller batch and 0 for the rows it lacks,
-    which are filled with a copy of its first row (so every term stays finite)."""
+    which are filled with a copy of its first row (so every term stays finite).
+
+    Array mode (``use_arrays``, when the data is a rectangular table of numbers and the
+    optimizer updates exactly the model's parameters with a rule ``step_arrays`` knows): the
+    batch, the targets, the row weights and the parameters go into the program with one
+    ``load`` each, the gradients come out with ``grads``, and the optimizer steps on arrays.
+    ``P``, ``G`` and ``state`` are the committed step's parameters, gradients and optimizer
+    state; ``sync`` writes them into the Values and the optimizer's lists, ``reload`` reads
+    them back (after a callback, which may have changed them)."""
 
     def __init__(self, model, loss_fn, l2, params):
         super().__init__(model, loss_fn, l2, params)
         self.programs = {}  # batch size -> (input leaves, target leaves, weights, outputs, program)
         self.rows = getattr(loss_fn, "terms", None)
+        self.arrays = False  # array mode (use_arrays); _EagerStep has the same flag
+        self._optimizer = None
+        self._indices = {}  # batch size -> positions (x, y, weights, params, outputs) or None
 
     def objective(self, outputs, targets, weights=None) -> tv.Value:
         if weights is None:
@@ -246,6 +285,130 @@ class _CompiledStep(_EagerStep):
         if self.l2:
             total = total + self.l2 * losses.l2(self.params)
         return total
+
+    # --- array mode -----------------------------------------------------------------------
+
+    def use_arrays(self, X, optimizer) -> bool:
+        """Switch to array mode if it computes exactly what the Values would; say whether."""
+        import numpy as np
+
+        if (not isinstance(optimizer, optim.Optimizer) or not optimizer.supports_arrays()
+                or len(optimizer.params) != len(self.params)
+                or any(a is not b for a, b in zip(optimizer.params, self.params))):
+            return False
+        try:
+            table = np.asarray(X, dtype=np.float64)
+        except (TypeError, ValueError):  # Values in the rows (float() them), or ragged rows
+            try:
+                table = np.array([[float(v) for v in row] for row in X], dtype=np.float64)
+            except (TypeError, ValueError):
+                return False
+        if table.ndim != 2:
+            return False
+        self.X, self._optimizer = table, optimizer
+        self.arrays = True
+        self.reload(optimizer)
+        return True
+
+    def reload(self, optimizer) -> None:
+        """Read the parameters' .data and the optimizer's state lists into the arrays."""
+        import numpy as np
+
+        data = np.fromiter((p.data for p in self.params), dtype=np.float64,
+                           count=len(self.params))
+        state = optimizer.state_arrays()
+        grads = getattr(self, "G", None)
+        if grads is None:
+            grads = np.fromiter((p.grad for p in self.params), dtype=np.float64,
+                                count=len(self.params))
+        self.P, self.state, self.G = data, state, grads
+        self._pending = None
+
+    def sync(self, optimizer) -> None:
+        """Write the committed step into the Values' .data and .grad and the state lists."""
+        for p, x, g in zip(self.params, self.P.tolist(), self.G.tolist()):
+            p.data, p.grad = x, g
+        optimizer.load_state_arrays(self.state)
+
+    def optimizer_step(self, optimizer) -> None:
+        """The optimizer's step on the arrays, from this step's gradients (run with Ctrl-C
+        deferred: parameters, gradients, state and the step count change together)."""
+        grads = self._pending
+        new_p, new_state = optimizer.step_arrays(self.P, grads, self.state)
+        self.P, self.G, self.state, self._pending = new_p, grads, new_state, None
+
+    def _positions(self, size, entry):
+        """The program's positions of this entry's leaves (x, y, w, params: a leaf the graph
+        does not use gets -1, and nothing is loaded there) and of its outputs (None if one was
+        folded into a sum: the scores are then read node by node)."""
+        import numpy as np
+
+        x_leaves, y_leaves, weights, outputs, program = entry
+        flat_y = [v for t in y_leaves for v in (t if isinstance(t, list) else [t])]
+        flat_out = [v for o in outputs for v in (o if isinstance(o, (list, tuple)) else [o])]
+        pos = {}
+        for name, nodes in (("x", [v for row in x_leaves for v in row]), ("y", flat_y),
+                            ("w", weights or []), ("params", self.params)):
+            try:
+                at = program.index(nodes)
+            except KeyError:  # a leaf the loss does not depend on: find which, one by one
+                at = np.array([_position(program, node) for node in nodes], dtype=np.int64)
+            keep = at >= 0
+            pos[name] = (at, None) if keep.all() else (at[keep], keep)
+        try:
+            pos["out"] = program.index(flat_out)
+        except (KeyError, ValueError):  # folded into a sum: read with program.value
+            pos["out"] = None
+        pos["width"] = len(outputs[0]) if isinstance(outputs[0], (list, tuple)) else None
+        pos["onehot"] = isinstance(y_leaves[0], list)
+        pos["rows"] = np.arange(size)
+        return pos
+
+    @staticmethod
+    def _load(program, where, data) -> None:
+        at, keep = where
+        data = data.reshape(-1)
+        program.load(at, data if keep is None else data[keep])
+
+    def _run_arrays(self, xb, yb, idx, size, entry):
+        import numpy as np
+
+        x_leaves, y_leaves, weights, outputs, program = entry
+        pos = self._indices.get(size)
+        if pos is None:
+            pos = self._indices[size] = self._positions(size, entry)
+        n = len(idx)
+        rows = list(idx) + [idx[0]] * (size - n)  # absent rows: a copy of the first row
+        self._load(program, pos["x"], self.X[rows])
+        targets = list(yb) + [yb[0]] * (size - n)
+        if pos["onehot"]:
+            onehot = np.zeros((size, len(y_leaves[0])), dtype=np.float64)
+            onehot[pos["rows"], np.asarray(targets, dtype=np.int64)] = 1.0
+            self._load(program, pos["y"], onehot)
+        else:
+            self._load(program, pos["y"],
+                       np.array([float(t) for t in targets], dtype=np.float64))
+        if weights is not None:
+            w = np.zeros(size, dtype=np.float64)
+            w[:n] = size / n
+            self._load(program, pos["w"], w)
+        self._load(program, pos["params"], self.P)
+        value = program.run()
+        program.run_backward()
+        at, keep = pos["params"]
+        if keep is None:
+            self._pending = program.grads(at)
+        else:  # a parameter the loss does not use: zero gradient, as backward() leaves it
+            self._pending = np.zeros(len(self.params), dtype=np.float64)
+            self._pending[keep] = program.grads(at)
+        if pos["out"] is None:
+            return float(value), self._scores(program, outputs[:n])
+        flat = program.values(pos["out"])
+        if pos["width"] is not None:
+            flat = flat.reshape(size, pos["width"])
+        return float(value), flat[:n].tolist()
+
+    # --- both modes --------------------------------------------------------------------------
 
     def _build(self, xb, yb):
         x_leaves = [[tv.Value(v) for v in row] for row in xb]
@@ -261,15 +424,21 @@ class _CompiledStep(_EagerStep):
             return [tv.Value(1.0 if k == target else 0.0) for k in range(len(output))]
         return tv.Value(target)
 
+    @staticmethod
+    def _scores(program, outputs):
+        return [[program.value(o) for o in out] if isinstance(out, (list, tuple))
+                else program.value(out) for out in outputs]
+
     def _check_targets(self, outputs, yb):
         """The eager loss validates targets each step; a replay never calls it again, so class
         indices (which become one-hot leaves) are checked here."""
-        for i, (out, t) in enumerate(zip(outputs, yb)):
-            if isinstance(out, (list, tuple)) and not (
-                    isinstance(t, numbers.Integral) and not isinstance(t, bool)
-                    and 0 <= t < len(out)):
+        if not isinstance(outputs[0], (list, tuple)):
+            return
+        k = len(outputs[0])
+        for i, t in enumerate(yb):
+            if not (isinstance(t, numbers.Integral) and not isinstance(t, bool) and 0 <= t < k):
                 raise ValueError(f"fit: target {t!r} of row {i} is not a class index in "
-                                 f"0..{len(out) - 1}")
+                                 f"0..{k - 1}")
 
     def _entry(self, n: int):
         """The program for a batch of ``n`` rows: the first one built, if it has room (and the
@@ -280,7 +449,7 @@ class _CompiledStep(_EagerStep):
                 return full
         return n
 
-    def __call__(self, xb, yb):
+    def __call__(self, xb, yb, idx=None):
         n = len(xb)
         size = self._entry(n)
         entry = self.programs.get(size)
@@ -288,6 +457,13 @@ class _CompiledStep(_EagerStep):
             entry = self.programs[size] = self._build(xb, yb)
         x_leaves, y_leaves, weights, outputs, program = entry
         self._check_targets(outputs, yb)
+        if self.arrays and not hasattr(program, "load"):  # a stand-in for tv.compile (tests)
+            self.sync(self._optimizer)  # back to the Values, from this step on
+            for p in self.params:
+                p.grad = 0.0
+            self.arrays = False
+        if self.arrays:
+            return self._run_arrays(xb, yb, idx, size, entry)
         if n < size:  # absent rows: a copy of the first row, weighted by zero
             xb = list(xb) + [xb[0]] * (size - n)
             yb = list(yb) + [yb[0]] * (size - n)
@@ -305,6 +481,4 @@ class _CompiledStep(_EagerStep):
             else:
                 leaf.data = float(t)
         value = program()
-        scores = [[program.value(o) for o in out] if isinstance(out, (list, tuple))
-                  else program.value(out) for out in outputs[:n]]
-        return float(value), scores
+        return float(value), self._scores(program, outputs[:n])
