@@ -146,17 +146,16 @@ class Program:
         for ``load``, ``values`` and ``grads``. A node folded into a bigger sum has no position
         (read it with ``value(node)``): ``ValueError``; a node of another graph: ``KeyError``."""
         p = self._p
-        topo, slot = p["topo"], p["slot"]
-        out = np.empty(len(nodes), dtype=np.int64)
-        for i, node in enumerate(nodes):
-            k = topo.get(node)
-            if k is None:
-                raise KeyError(f"{node!r} is not a node of the compiled graph")
-            s = int(slot[k])
-            if s < 0:
-                raise ValueError(f"{node!r} was folded into a sum and has no position of its "
-                                 "own; read it with prog.value(node) after a call")
-            out[i] = s
+        nodes = list(nodes)
+        ks = p["topo"].lookup(nodes)
+        missing = np.flatnonzero(ks < 0)
+        if missing.size:
+            raise KeyError(f"{nodes[missing[0]]!r} is not a node of the compiled graph")
+        out = p["slot"][ks]
+        folded = np.flatnonzero(out < 0)
+        if folded.size:
+            raise ValueError(f"{nodes[folded[0]]!r} was folded into a sum and has no position of "
+                             "its own; read it with prog.value(node) after a call")
         return out
 
     def load(self, index: np.ndarray, data) -> None:
@@ -371,11 +370,18 @@ class Program:
             return float(self._V[s])
         root, start, size, sign = self._absorbed(k)
         p = self._p
-        terms = p["original_terms"].get(root, p["groups"][root].terms)[start:start + size]
         V, slot = self._V, p["slot"]
-        one = self._nleaf  # the slot holding 1.0 (a lone term's second factor)
-        values = [MUL.forward(np_math, V.item(slot[t[1]]),
-                              V.item(slot[t[2]] if t[2] >= 0 else one)) * t[0] for t in terms]
+        terms = p["original_terms"].get(root)
+        if terms is None:  # the root's terms are in the term arrays, from g_first
+            t0 = int(p["g_first"][slot[root]]) + start
+            ta, tb, coef = p["ta"], p["tb"], p["coef"]
+            values = [MUL.forward(np_math, V.item(ta[t]), V.item(tb[t])) * coef.item(t)
+                      for t in range(t0, t0 + size)]
+        else:
+            one = self._nleaf  # the slot holding 1.0 (a lone term's second factor)
+            values = [MUL.forward(np_math, V.item(slot[t[1]]),
+                                  V.item(slot[t[2]] if t[2] >= 0 else one)) * t[0]
+                      for t in terms[start:start + size]]
         return sign * eager_sum(values, p["groups"][k].from_zero)
 
     def grad(self, node: Value) -> float:
@@ -401,7 +407,7 @@ class Program:
         g = groups[k]
         while g.node not in where:
             if g.into is None:
-                where[g.node] = (g.node, 0, len(g.terms), 1.0)
+                where[g.node] = (g.node, 0, 0, 1.0)  # a kept group: read from its slot
                 break
             path.append(g)
             g = g.into
