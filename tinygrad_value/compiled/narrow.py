@@ -18,18 +18,18 @@ from .fold import eager_sum
 MAX_TERMS = 8  # a one-node level whose sum has more terms than this stays vectorised
 
 
-def plan(p: dict) -> list:
+def plan(p) -> list:
     """For each level, a scalar recipe if it holds one node (and few terms), else None."""
-    if not any(step[1] - step[0] == 1 for step in p["steps"]):
-        return [None] * len(p["steps"])
+    if not any(step[1] - step[0] == 1 for step in p.steps):
+        return [None] * len(p.steps)
     # plain lists: indexing them per level is far cheaper than indexing arrays
-    ta, tb, coef = p["ta"].tolist(), p["tb"].tolist(), p["coef"].tolist()
-    pos_ta, pos_tb = p["pos_ta"].tolist(), p["pos_tb"].tolist()
-    wa, wb, wk = p["wa"].tolist(), p["wb"].tolist(), p["wk"].tolist()
-    pos_wa, pos_wb = p["pos_wa"].tolist(), p["pos_wb"].tolist()
-    signed_zero = p["g_signed_zero"].tolist()
+    ta, tb, coef = p.term_a.tolist(), p.term_b.tolist(), p.term_coef.tolist()
+    pos_ta, pos_tb = p.term_pos_a.tolist(), p.term_pos_b.tolist()
+    wa, wb, wk = p.ew_a.tolist(), p.ew_b.tolist(), p.ew_k.tolist()
+    pos_wa, pos_wb = p.ew_pos_a.tolist(), p.ew_pos_b.tolist()
+    signed_zero = p.group_signed_zero.tolist()
     out = []
-    for o0, o1, e0, e1, group, ews, blocks in p["steps"]:
+    for o0, o1, e0, e1, group, ews, blocks in p.steps:
         recipe = None
         if blocks:
             pass  # a dense block has two rows or more: never one node wide
@@ -69,7 +69,7 @@ def forward(prog, recipe) -> None:
     if fn.check is not None and not math.isfinite(out):
         problem = fn.check(*args)
         if problem:
-            node = prog._p["order"][prog._p["slot_topo"][o]]
+            node = prog._p.order[prog._p.slot_topo[o]]
             raise _domain_error(problem, *node.children)
     V[o] = out
 

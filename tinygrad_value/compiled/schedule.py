@@ -20,8 +20,9 @@ NumPy sorts, so compiling 10⁶ nodes takes seconds, not minutes; nothing recurs
 from __future__ import annotations
 
 import operator
+from dataclasses import dataclass
 from itertools import chain
-from typing import NamedTuple
+from typing import List, NamedTuple, Optional
 
 import numpy as np
 
@@ -139,6 +140,72 @@ class DenseStep(NamedTuple):
     pos_b: np.ndarray
 
 
+class GroupStep(NamedTuple):
+    """A level's sums of products: groups in slots ``g0 .. g1``, their terms ``t0 .. t1``."""
+    g0: int
+    g1: int
+    t0: int
+    t1: int
+    neg: bool  # some term has coefficient -1 (multiply by the coefficients)
+    signed_zero: bool  # some group is a chain of binary ops (a zero sum may be -0.0)
+
+
+class ElementwiseStep(NamedTuple):
+    """One op over slots ``s0 .. s1``; its operands are ``ew_*[w0:w1]`` of the schedule."""
+    fn: Op
+    s0: int
+    s1: int
+    w0: int
+    w1: int
+
+
+class Step(NamedTuple):
+    """One level: slots ``s0 .. s1`` and their incoming gradient edges ``e0 .. e1`` (positions
+    in the edge buffer); its group step, elementwise steps and dense blocks."""
+    s0: int
+    s1: int
+    e0: int
+    e1: int
+    group: Optional[GroupStep]
+    elementwise: List[ElementwiseStep]
+    dense: List[DenseStep]
+
+
+@dataclass
+class Schedule:
+    """A graph flattened for the replay (``build``). Slots are positions in the replay's value
+    and gradient arrays: leaves first, then the constant 1.0, then kept nodes by level."""
+    order: list  # every node in topological order (root last)
+    index: NodeIndex  # node -> topological index
+    groups: dict  # topological index -> fold._Group (terms dropped: they are in the arrays)
+    original_terms: dict  # group node -> its term tuples, for groups whose terms are not in
+    #                       the term arrays as they were folded (dense rows)
+    slot: np.ndarray  # topological index (and dense output id) -> slot, -1 if folded
+    slot_topo: np.ndarray  # slot -> topological index (-1 for the constant 1.0)
+    leaves: list  # the leaf Values, in slot order
+    size: int  # number of slots
+    root_slot: int  # the root's slot
+    steps: List[Step]  # steps[L - 1] runs level L
+    level0: tuple  # (s0, s1, e0, e1) of level 0 (leaves and 1.0: gradients only)
+    group_first: np.ndarray  # slot -> index of its group's first term
+    group_end: np.ndarray  # slot -> one past its group's last term
+    group_signed_zero: np.ndarray  # slot -> the group is a chain of binary ops (bool)
+    term_coef: np.ndarray  # each term's coefficient, ±1 (float64)
+    term_a: np.ndarray  # slot of each term's first factor
+    term_b: np.ndarray  # slot of each term's second factor (the 1.0 slot for a lone term)
+    term_group: np.ndarray  # slot of the group each term belongs to
+    term_pos_a: np.ndarray  # edge-buffer position of the gradient to the first factor
+    term_pos_b: np.ndarray  # edge-buffer position of the gradient to the second factor
+    ew_a: np.ndarray  # slot of each elementwise node's first operand
+    ew_b: np.ndarray  # slot of its second operand (the 1.0 slot for one-input ops)
+    ew_k: np.ndarray  # its op's constant (0.0 when the op has none)
+    ew_pos_a: np.ndarray  # edge-buffer position of the gradient to the first operand
+    ew_pos_b: np.ndarray  # to the second operand (-1 for one-input ops)
+    edge_local: np.ndarray  # each edge's destination, relative to its level's first slot
+    dense: List[DenseStep]  # the dense blocks, in level order
+    dense_edges: int  # number of edge-buffer positions the dense blocks fill
+
+
 DENSE = -1  # slot kind of a dense block's outputs (groups are 0, elementwise ops 1 + op number)
 
 
@@ -184,7 +251,7 @@ def _factor_slots(keys, slot: np.ndarray, one: int) -> np.ndarray:
     return np.where(f == dense.ONE, one, slot[f])
 
 
-def build(root, use_dense: bool = True) -> dict:
+def build(root, use_dense: bool = True) -> Schedule:
     """Everything the replay needs, as arrays and a per-level step list (see module docstring).
     ``use_dense=False`` leaves every row on the exact sequential sums (no matmul)."""
     order = topo_order(root)
@@ -351,7 +418,7 @@ def build(root, use_dense: bool = True) -> dict:
     tstart = np.searchsorted(seg, lstart).tolist()
     negs = np.concatenate([[0], np.cumsum(coef < 0)])
     slot_kind = slot_kind_arr.tolist()
-    steps = []  # steps[L - 1] for level L: (s0, s1, e0, e1, group, elementwise, dense)
+    steps = []  # steps[L - 1] for level L
     for L in range(1, top + 1):
         o0, o1 = lstart[L], lstart[L + 1]
         if slot_kind[o0] == DENSE:  # a half-level of dense blocks only
@@ -360,7 +427,7 @@ def build(root, use_dense: bool = True) -> dict:
             while s_ < o1:
                 blocks_here.append(dense_at[s_])
                 s_ = dense_at[s_].d1
-            steps.append((o0, o1, estart[L], estart[L + 1], None, [], blocks_here))
+            steps.append(Step(o0, o1, estart[L], estart[L + 1], None, [], blocks_here))
             continue
         group = None
         s_ = o0
@@ -368,8 +435,8 @@ def build(root, use_dense: bool = True) -> dict:
             s_ += 1
         if s_ > o0:
             t0, t1 = tstart[L], tstart[L + 1]
-            group = (o0, s_, t0, t1, bool(negs[t1] > negs[t0]),
-                     bool(g_signed_zero[o0:s_].any()))
+            group = GroupStep(o0, s_, t0, t1, bool(negs[t1] > negs[t0]),
+                              bool(g_signed_zero[o0:s_].any()))
         ews = []
         while s_ < o1:
             kk = slot_kind[s_]
@@ -377,19 +444,19 @@ def build(root, use_dense: bool = True) -> dict:
             while e < o1 and slot_kind[e] == kk:
                 e += 1
             w0 = int(w_index[s_])
-            ews.append((ops_by_number[kk - 1], s_, e, w0, w0 + (e - s_)))
+            ews.append(ElementwiseStep(ops_by_number[kk - 1], s_, e, w0, w0 + (e - s_)))
             s_ = e
-        steps.append((o0, o1, estart[L], estart[L + 1], group, ews, []))
+        steps.append(Step(o0, o1, estart[L], estart[L + 1], group, ews, []))
 
-    return dict(
-        order=order, topo=index, groups=groups,
+    return Schedule(
+        order=order, index=index, groups=groups, original_terms=original_terms,
         slot=slot, slot_topo=slot_topo, leaves=[order[k] for k in leaves.tolist()], size=m,
         root_slot=int(slot[n - 1]), steps=steps,
         level0=(0, lstart[1], estart[0], estart[1]) if top else (0, m, 0, len(dst_sorted)),
-        g_first=g_first, g_end=g_end, g_signed_zero=g_signed_zero,
-        coef=coef, ta=t_a, tb=t_b, seg=seg, pos_ta=pos[:nterm],
-        pos_tb=pos[nterm:2 * nterm], wa=w_a, wb=w_b,
-        wk=w_k, pos_wa=pos[2 * nterm:2 * nterm + nw], pos_wb=pos_wb,
+        group_first=g_first, group_end=g_end, group_signed_zero=g_signed_zero,
+        term_coef=coef, term_a=t_a, term_b=t_b, term_group=seg, term_pos_a=pos[:nterm],
+        term_pos_b=pos[nterm:2 * nterm], ew_a=w_a, ew_b=w_b, ew_k=w_k,
+        ew_pos_a=pos[2 * nterm:2 * nterm + nw], ew_pos_b=pos_wb,
         edge_local=dst_sorted - _i64(lstart)[slot_level_arr[dst_sorted]],
-        dense=dense_steps, original_terms=original_terms, dense_edges=nd_edges,
+        dense=dense_steps, dense_edges=nd_edges,
     )
