@@ -50,7 +50,7 @@ def _peak(depth: int) -> dict:
 
 
 @pytest.mark.xfail(strict=True, reason="issue 12 not met yet: a 10⁵ chain grows the peak by "
-                   "~54 MB (budget 30 MB); 10⁶ peaks at ~500 MB (benchmarks.blas --worker chain)")
+                   "~49 MB (budget 30 MB); 10⁶ peaks at ~437 MB (benchmarks.blas --worker chain)")
 def test_compiling_a_deep_chain_stays_within_the_memory_budget():
     r = _peak(DEPTH)
     grown = r["peak"] - r["base"]  # graph and compile, above the interpreter with NumPy loaded
