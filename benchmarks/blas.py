@@ -83,7 +83,7 @@ def worker_ours(kind: str, steps: int) -> dict:
 
     seconds = _median_step(step, steps, warmup=5)
     return {"seconds": seconds, "compile": compile_s, "nodes": len(prog),
-            "blocks": len(prog._p["dense"]),
+            "blocks": len(prog._p.dense),
             "loss_matches_eager": abs(first - total.data) <= 1e-9 * abs(total.data)}
 
 

@@ -169,7 +169,7 @@ def test_a_plain_mlp_becomes_one_block_per_layer(style):
     # (samples, neurons, inputs); which factor is "A" follows the order written (x*w swaps);
     # a bias in the same sum as the products rides along as one more column (b·1)
     bias = style != "nobias"  # b + tv.dot(w, x): the dot is inlined into the bias sum
-    shapes = [(max(d.S, d.J), min(d.S, d.J), d.h) for d in prog._p["dense"]]
+    shapes = [(max(d.S, d.J), min(d.S, d.J), d.h) for d in prog._p.dense]
     assert shapes == [(5, 4, 3 + bias), (5, 2, 4 + bias)]
 
 
@@ -181,7 +181,7 @@ def test_the_exact_path_sums_forward_as_eager_does():
                              lambda s, L, j: "none")
     want, interior = eager(root, leaves)
     prog = Program(root, dense=False)
-    assert prog._p["dense"] == []
+    assert prog._p.dense == []
     assert prog() == root.data
     assert all(prog.value(v) == data for v, data, _grad in interior)
     assert all(close(v.grad, w) for v, w in zip(leaves, want))
@@ -195,7 +195,7 @@ def test_rows_that_share_nothing_fall_back_exactly():
     root = tv.sum([r * r for r in rows])
     want, _ = eager(root, xs + ws)
     prog = Program(root)
-    assert prog._p["dense"] == []
+    assert prog._p.dense == []
     assert prog() == root.data and all(close(v.grad, w) for v, w in zip(xs + ws, want))
 
 
@@ -205,7 +205,7 @@ def test_a_partial_row_falls_back_and_the_rest_stays_dense():
     root, leaves = mlp_graph(_seeded(3), 3, 3, [4], ["chain"], ["tanh"],
                              lambda s, L, j: "partial" if (s, j) == (2, 0) else "none")
     prog = check(root, leaves)
-    assert sorted((d.S, d.J) for d in prog._p["dense"]) == [(2, 1), (3, 3)]
+    assert sorted((d.S, d.J) for d in prog._p.dense) == [(2, 1), (3, 3)]
 
 
 @pytest.mark.parametrize("kind", ["twice", "reordered"])
@@ -226,5 +226,5 @@ def test_rows_depending_on_each_other_are_never_one_block():
     third = tv.dot(w, [x[1], x[0]])
     root = second * third + first
     prog = check(root, w + x)
-    for d in prog._p["dense"]:
+    for d in prog._p.dense:
         assert d.S * d.J <= 2

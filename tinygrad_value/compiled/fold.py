@@ -70,17 +70,27 @@ def _linear_coefs(fn: Op, n: int, cache: dict) -> tuple:
     return coefs
 
 
-def fold(order: list, kids: list, uses: list) -> dict:
+def interior(order: list, kids: list, counts: list):
+    """``(k, node, children as topological indices)`` for every non-leaf node in topological
+    order; ``kids`` is every node's children, flat, ``counts`` how many each node has (one flat
+    list instead of a tuple per node: a 10⁶-node graph saves ~40 MB)."""
+    p = 0
+    for k, node in enumerate(order):
+        c = counts[k]
+        if node._fn is None:
+            continue
+        yield k, node, kids[p:p + c]
+        p += c
+
+
+def fold(order: list, kids: list, counts: list, uses: list) -> dict:
     """A ``_Group`` for every add/sub/neg/sum/mul/dot node, keyed by topological index; ``kids``
-    are each node's children as topological indices, ``uses`` how many edges enter each node."""
+    and ``counts`` are the children as in ``interior``, ``uses`` how many edges enter each node."""
     groups: dict = {}
     get = groups.get
     cache: dict = {}
-    for k, node in enumerate(order):
+    for k, node, ch in interior(order, kids, counts):
         fn = node._fn
-        if fn is None:
-            continue
-        ch = kids[k]
         if fn is MUL:
             groups[k] = _Group(k, [(1.0, ch[0], ch[1], k, 0, k, 1)], False)
         elif fn is DOT:

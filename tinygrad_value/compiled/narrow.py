@@ -18,29 +18,35 @@ from .fold import eager_sum
 MAX_TERMS = 8  # a one-node level whose sum has more terms than this stays vectorised
 
 
-def plan(p: dict) -> list:
+def plan(p) -> list:
     """For each level, a scalar recipe if it holds one node (and few terms), else None."""
-    if not any(step[1] - step[0] == 1 for step in p["steps"]):
-        return [None] * len(p["steps"])
-    # plain lists: indexing them per level is far cheaper than indexing arrays
-    ta, tb, coef = p["ta"].tolist(), p["tb"].tolist(), p["coef"].tolist()
-    pos_ta, pos_tb = p["pos_ta"].tolist(), p["pos_tb"].tolist()
-    wa, wb, wk = p["wa"].tolist(), p["wb"].tolist(), p["wk"].tolist()
-    pos_wa, pos_wb = p["pos_wa"].tolist(), p["pos_wb"].tolist()
-    signed_zero = p["g_signed_zero"].tolist()
+    narrow = sum(step[1] - step[0] == 1 for step in p.steps)
+    if not narrow:
+        return [None] * len(p.steps)
+    if narrow * MAX_TERMS * 4 > len(p.term_a) + len(p.ew_a):
+        def get(a):  # many narrow levels: plain lists, far cheaper to index than arrays
+            return a.tolist().__getitem__
+    else:
+        def get(a):  # a few (a wide graph's top): no list of every term (10⁶ terms: ~180 MB)
+            return a.item
+    ta, tb, coef = get(p.term_a), get(p.term_b), get(p.term_coef)
+    pos_ta, pos_tb = get(p.term_pos_a), get(p.term_pos_b)
+    wa, wb, wk = get(p.ew_a), get(p.ew_b), get(p.ew_k)
+    pos_wa, pos_wb = get(p.ew_pos_a), get(p.ew_pos_b)
+    signed_zero = get(p.group_signed_zero)
     out = []
-    for o0, o1, e0, e1, group, ews, blocks in p["steps"]:
+    for o0, o1, e0, e1, group, ews, blocks in p.steps:
         recipe = None
         if blocks:
             pass  # a dense block has two rows or more: never one node wide
         elif o1 - o0 == 1 and group is not None and group[3] - group[2] <= MAX_TERMS:
             t0, t1 = group[2], group[3]
-            terms = [(coef[t], ta[t], tb[t], t, pos_ta[t], pos_tb[t]) for t in range(t0, t1)]
-            recipe = ("group", o0, e0, e1, terms, not signed_zero[o0])
+            terms = [(coef(t), ta(t), tb(t), t, pos_ta(t), pos_tb(t)) for t in range(t0, t1)]
+            recipe = ("group", o0, e0, e1, terms, not signed_zero(o0))
         elif o1 - o0 == 1 and group is None:
             fn, _s0, _s1, w, _w1 = ews[0]
-            k = wk[w] if fn.has_param else None
-            recipe = ("op", o0, e0, e1, fn, wa[w], wb[w], k, w, pos_wa[w], pos_wb[w])
+            k = wk(w) if fn.has_param else None
+            recipe = ("op", o0, e0, e1, fn, wa(w), wb(w), k, w, pos_wa(w), pos_wb(w))
         out.append(recipe)
     return out
 
@@ -69,7 +75,7 @@ def forward(prog, recipe) -> None:
     if fn.check is not None and not math.isfinite(out):
         problem = fn.check(*args)
         if problem:
-            node = prog._p["order"][prog._p["slot_topo"][o]]
+            node = prog._p.order[prog._p.slot_topo[o]]
             raise _domain_error(problem, *node.children)
     V[o] = out
 

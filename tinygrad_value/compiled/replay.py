@@ -32,7 +32,7 @@ from ..engine.ops import MUL
 from ..engine.value import Value, _domain_error
 from . import narrow, np_math
 from .fold import eager_sum
-from .schedule import UnsupportedOpError, build
+from .schedule import Schedule, UnsupportedOpError, build
 
 __all__ = ["Program", "UnsupportedOpError"]
 
@@ -50,29 +50,29 @@ class Program:
             p = build(root, use_dense=dense)
         self.root = root
         self._p = p
-        self._leaves = p["leaves"]
+        self._leaves = p.leaves
         self._nleaf = len(self._leaves)
-        m = p["size"]
+        m = p.size
         self._V = np.zeros(m, dtype=np.float64)
         self._G = np.zeros(m, dtype=np.float64)
         # one gradient contribution per edge; every array is float64 by name, whatever the
         # defaults have been patched to (nnfs.init() makes np.zeros float32)
-        self._C = np.zeros(len(p["edge_local"]), dtype=np.float64)
-        nterm = len(p["coef"])
+        self._C = np.zeros(len(p.edge_local), dtype=np.float64)
+        nterm = len(p.term_coef)
         self._TA = np.zeros(nterm, dtype=np.float64)
         self._TB = np.zeros(nterm, dtype=np.float64)
-        nw = len(p["wa"])
+        nw = len(p.ew_a)
         self._WA = np.zeros(nw, dtype=np.float64)
         self._WB = np.zeros(nw, dtype=np.float64)
         self.manual_seed(seed)
         # each dense block's gathered factors, kept from forward for backward
-        self._XB = [np.zeros((d.S, d.h), dtype=np.float64) for d in p["dense"]]
-        self._XA = [np.zeros((d.J, d.h), dtype=np.float64) for d in p["dense"]]
-        self._dense_index = {id(d): i for i, d in enumerate(p["dense"])}
+        self._XB = [np.zeros((d.S, d.h), dtype=np.float64) for d in p.dense]
+        self._XA = [np.zeros((d.J, d.h), dtype=np.float64) for d in p.dense]
+        self._dense_index = {id(d): i for i, d in enumerate(p.dense)}
         self._done = ""  # what the last completed call computed: "", "forward" or "backward"
         self._where: dict = {}  # folded node -> where its terms are (see _absorbed)
         # one-node levels run on floats (``narrow_levels=False``: everything vectorised, for tests)
-        self._narrow = narrow.plan(p) if narrow_levels else [None] * len(p["steps"])
+        self._narrow = narrow.plan(p) if narrow_levels else [None] * len(p.steps)
         # the leaves as they were at compile time (constants keep these in run())
         self._V[:self._nleaf] = np.fromiter(map(_data, self._leaves), dtype=np.float64,
                                             count=self._nleaf)
@@ -91,7 +91,7 @@ class Program:
 
     def __len__(self) -> int:
         """Number of nodes in the compiled graph."""
-        return len(self._p["order"])
+        return len(self._p.order)
 
     def __repr__(self) -> str:
         p = self._p
@@ -103,7 +103,7 @@ class Program:
     def dense_blocks(self) -> list:
         """The matrix products found in the graph (``compiled/dense.py``), one ``(S, J, h)``
         per block: S·J rows of h terms, computed as an (S×h) @ (h×J) product."""
-        return [(d.S, d.J, d.h) for d in self._p["dense"]]
+        return [(d.S, d.J, d.h) for d in self._p.dense]
 
     # --- the replay ------------------------------------------------------------------------
 
@@ -123,7 +123,7 @@ class Program:
         self._done = ""  # until this call completes (a domain error leaves it half done)
         V[:n] = np.fromiter(map(_data, self._leaves), dtype=np.float64, count=n)
         V[n] = 1.0
-        root = p["root_slot"]
+        root = p.root_slot
         if root >= n:
             with np.errstate(all="ignore"):
                 self._forward(p, V)
@@ -146,17 +146,16 @@ class Program:
         for ``load``, ``values`` and ``grads``. A node folded into a bigger sum has no position
         (read it with ``value(node)``): ``ValueError``; a node of another graph: ``KeyError``."""
         p = self._p
-        topo, slot = p["topo"], p["slot"]
-        out = np.empty(len(nodes), dtype=np.int64)
-        for i, node in enumerate(nodes):
-            k = topo.get(node)
-            if k is None:
-                raise KeyError(f"{node!r} is not a node of the compiled graph")
-            s = int(slot[k])
-            if s < 0:
-                raise ValueError(f"{node!r} was folded into a sum and has no position of its "
-                                 "own; read it with prog.value(node) after a call")
-            out[i] = s
+        nodes = list(nodes)
+        ks = p.index.lookup(nodes)
+        missing = np.flatnonzero(ks < 0)
+        if missing.size:
+            raise KeyError(f"{nodes[missing[0]]!r} is not a node of the compiled graph")
+        out = p.slot[ks]
+        folded = np.flatnonzero(out < 0)
+        if folded.size:
+            raise ValueError(f"{nodes[folded[0]]!r} was folded into a sum and has no position of "
+                             "its own; read it with prog.value(node) after a call")
         return out
 
     def load(self, index: np.ndarray, data) -> None:
@@ -173,11 +172,11 @@ class Program:
         """The forward pass from the loaded leaves (see ``load``); returns root's value.
         Reads no ``.data``; ``values(index)`` answers afterwards."""
         self._done = ""
-        if self._p["root_slot"] >= self._nleaf:
+        if self._p.root_slot >= self._nleaf:
             with np.errstate(all="ignore"):
                 self._forward(self._p, self._V)
         self._done = "forward"
-        return float(self._V[self._p["root_slot"]])
+        return float(self._V[self._p.root_slot])
 
     def run_backward(self, index: Optional[np.ndarray] = None, seeds=None) -> None:
         """The backward pass of the last ``run()`` (or call). By default it is d root/d node;
@@ -194,9 +193,9 @@ class Program:
             if seeds.shape != index.shape:
                 raise ValueError(f"run_backward got {seeds.size} seeds for {index.size} nodes")
             if self._S is None:
-                self._S = np.zeros(p["size"], dtype=np.float64)
-                self._step_of = np.full(p["size"], -1, dtype=np.int64)
-                for i, step in enumerate(p["steps"]):
+                self._S = np.zeros(p.size, dtype=np.float64)
+                self._step_of = np.full(p.size, -1, dtype=np.int64)
+                for i, step in enumerate(p.steps):
                     self._step_of[step[0]:step[1]] = i
             S = self._S
             last = self._seed_plan
@@ -214,9 +213,9 @@ class Program:
             seeded = last[3]
         self._done = ""
         G = self._G
-        if p["root_slot"] < self._nleaf:
+        if p.root_slot < self._nleaf:
             G[:] = 0.0
-            G[p["root_slot"]] = 1.0
+            G[p.root_slot] = 1.0
             if seeded is not None:
                 G[:] = self._S
         else:
@@ -239,12 +238,12 @@ class Program:
 
     # --- the levels --------------------------------------------------------------------------
 
-    def _forward(self, p: dict, V: np.ndarray) -> None:
+    def _forward(self, p: Schedule, V: np.ndarray) -> None:
         xp = np_math
-        ta, tb, seg, coef = p["ta"], p["tb"], p["seg"], p["coef"]
-        wa, wb, wk = p["wa"], p["wb"], p["wk"]
+        ta, tb, seg, coef = p.term_a, p.term_b, p.term_group, p.term_coef
+        wa, wb, wk = p.ew_a, p.ew_b, p.ew_k
         TA, TB, WA, WB = self._TA, self._TB, self._WA, self._WB
-        for step, recipe in zip(p["steps"], self._narrow):
+        for step, recipe in zip(p.steps, self._narrow):
             if recipe is not None:
                 narrow.forward(self, recipe)
                 continue
@@ -279,20 +278,20 @@ class Program:
                 if fn.check is not None and not np.isfinite(V[o0:o1]).all():
                     self._raise_domain_error(fn, o0, o1, w0)
 
-    def _backward(self, p: dict, V: np.ndarray, G: np.ndarray, C: np.ndarray,
+    def _backward(self, p: Schedule, V: np.ndarray, G: np.ndarray, C: np.ndarray,
                   seeded: Optional[set] = None) -> None:
         """Level by level from the root; ``seeded``: the steps holding nodes seeded from
         ``self._S`` (``run_backward``), whose seeds are added to what flows in from above."""
         xp = np_math
-        seg, coef = p["seg"], p["coef"]
-        pos_ta, pos_tb, pos_wa, pos_wb = p["pos_ta"], p["pos_tb"], p["pos_wa"], p["pos_wb"]
-        wk = p["wk"]
-        local = p["edge_local"]
+        seg, coef = p.term_group, p.term_coef
+        pos_ta, pos_tb, pos_wa, pos_wb = p.term_pos_a, p.term_pos_b, p.ew_pos_a, p.ew_pos_b
+        wk = p.ew_k
+        local = p.edge_local
         TA, TB, WA, WB = self._TA, self._TB, self._WA, self._WB
-        steps = p["steps"]
+        steps = p.steps
         plans = self._narrow
         S = self._S
-        G[p["root_slot"]] = 1.0 if seeded is None else S[p["root_slot"]]
+        G[p.root_slot] = 1.0 if seeded is None else S[p.root_slot]
         for i in range(len(steps) - 1, -1, -1):
             seed_here = seeded is not None and i in seeded and i < len(steps) - 1
             if plans[i] is not None:
@@ -325,7 +324,7 @@ class Program:
                 C[pos_wa[w0:w1]] = up * local_grads[0]
                 if fn.arity == 2:
                     C[pos_wb[w0:w1]] = up * local_grads[1]
-        o0, o1, e0, e1 = p["level0"]
+        o0, o1, e0, e1 = p.level0
         G[o0:o1] = np.bincount(local[e0:e1], C[e0:e1], minlength=o1 - o0)
         if seeded is not None and -1 in seeded:
             G[o0:o1] += S[o0:o1]
@@ -334,7 +333,7 @@ class Program:
         """A chain of binary ops that sums to zero is -0.0 when every term is -0.0 (the eager
         engine starts from the first term, bincount from +0.0); sum/dot nodes start from +0.0."""
         p = self._p
-        first, end, signed = p["g_first"], p["g_end"], p["g_signed_zero"]
+        first, end, signed = p.group_first, p.group_end, p.group_signed_zero
         for j in np.flatnonzero(out == 0).tolist():
             s = g0 + j
             if signed[s] and np.signbit(prod[first[s] - t0:end[s] - t0]).all():
@@ -344,13 +343,13 @@ class Program:
         """Find the first node of this step outside its op's domain and raise eager's error."""
         p = self._p
         bad = np.flatnonzero(~np.isfinite(self._V[o0:o1]))
-        slot_topo = p["slot_topo"]
+        slot_topo = p.slot_topo
         for j in bad.tolist():
             w = w0 + j
             problem = fn.check(*fn.operands(float(self._WA[w]), float(self._WB[w]),
-                                            float(p["wk"][w])))
+                                            float(p.ew_k[w])))
             if problem:
-                node = p["order"][slot_topo[o0 + j]]
+                node = p.order[slot_topo[o0 + j]]
                 raise _domain_error(problem, *node.children)
 
     # --- reading results ---------------------------------------------------------------------
@@ -358,7 +357,7 @@ class Program:
     def _locate(self, node: Value):
         if not self._done:
             raise RuntimeError("call the compiled program before reading values or gradients")
-        k = self._p["topo"].get(node)
+        k = self._p.index.get(node)
         if k is None:
             raise KeyError(f"{node!r} is not a node of the compiled graph")
         return k
@@ -366,17 +365,24 @@ class Program:
     def value(self, node: Value) -> float:
         """``node``'s data as of the last call (the eager Value itself is not updated)."""
         k = self._locate(node)
-        s = int(self._p["slot"][k])
+        s = int(self._p.slot[k])
         if s >= 0:
             return float(self._V[s])
         root, start, size, sign = self._absorbed(k)
         p = self._p
-        terms = p["original_terms"].get(root, p["groups"][root].terms)[start:start + size]
-        V, slot = self._V, p["slot"]
-        one = self._nleaf  # the slot holding 1.0 (a lone term's second factor)
-        values = [MUL.forward(np_math, V.item(slot[t[1]]),
-                              V.item(slot[t[2]] if t[2] >= 0 else one)) * t[0] for t in terms]
-        return sign * eager_sum(values, p["groups"][k].from_zero)
+        V, slot = self._V, p.slot
+        terms = p.original_terms.get(root)
+        if terms is None:  # the root's terms are in the term arrays, from g_first
+            t0 = int(p.group_first[slot[root]]) + start
+            ta, tb, coef = p.term_a, p.term_b, p.term_coef
+            values = [MUL.forward(np_math, V.item(ta[t]), V.item(tb[t])) * coef.item(t)
+                      for t in range(t0, t0 + size)]
+        else:
+            one = self._nleaf  # the slot holding 1.0 (a lone term's second factor)
+            values = [MUL.forward(np_math, V.item(slot[t[1]]),
+                                  V.item(slot[t[2]] if t[2] >= 0 else one)) * t[0]
+                      for t in terms[start:start + size]]
+        return sign * eager_sum(values, p.groups[k].from_zero)
 
     def grad(self, node: Value) -> float:
         """d root / d node as of the last call (what ``root.backward()`` would leave in .grad
@@ -385,23 +391,23 @@ class Program:
         if self._done != "backward":
             raise RuntimeError("grad() needs a full call of the program; forward() computes "
                                "values only")
-        s = int(self._p["slot"][k])
+        s = int(self._p.slot[k])
         if s >= 0:
             return float(self._G[s])
         root, _start, _size, sign = self._absorbed(k)
-        return sign * float(self._G[self._p["slot"][root]])
+        return sign * float(self._G[self._p.slot[root]])
 
     def _absorbed(self, k: int):
         """(group root's topo index, first term, number of terms, ∂root/∂node) for a node whose
         terms were folded into a bigger group: follow ``into`` links up to the kept group,
         remembering every group passed on the way (no recursion; each link is walked once)."""
         where = self._where
-        groups = self._p["groups"]
+        groups = self._p.groups
         path = []
         g = groups[k]
         while g.node not in where:
             if g.into is None:
-                where[g.node] = (g.node, 0, len(g.terms), 1.0)
+                where[g.node] = (g.node, 0, 0, 1.0)  # a kept group: read from its slot
                 break
             path.append(g)
             g = g.into

@@ -19,14 +19,17 @@ NumPy sorts, so compiling 10⁶ nodes takes seconds, not minutes; nothing recurs
 
 from __future__ import annotations
 
-from typing import NamedTuple
+import operator
+from dataclasses import dataclass
+from itertools import chain
+from typing import List, NamedTuple, Optional
 
 import numpy as np
 
 from ..engine.backward import topo_order
 from ..engine.ops import OPS, Op
 from . import dense
-from .fold import PRODUCTS, UnsupportedOpError, fold
+from .fold import PRODUCTS, UnsupportedOpError, fold, interior
 
 
 def _check_supported(fn: Op) -> None:
@@ -43,37 +46,59 @@ def _check_supported(fn: Op) -> None:
             "only one-input ops may carry a constant")
 
 
-def _children(order: list, topo: dict):
-    """Topological indices of every node's children, and how many times each node is used."""
-    n = len(order)
-    uses = [0] * n
-    kids = [None] * n
-    checked = set()
-    for k, node in enumerate(order):
-        fn = node._fn
-        if fn is None:
-            continue
-        if fn not in checked:
+class NodeIndex:
+    """Node -> topological index, looked up by identity in two sorted int arrays (a dict of 10⁶
+    Values costs ~70 MB, these 16 MB). ``order`` keeps every node alive, so ids are unique."""
+
+    __slots__ = ("order", "_ids", "_topo")
+
+    def __init__(self, order: list) -> None:
+        ids = np.fromiter(map(id, order), dtype=np.uint64, count=len(order))
+        perm = np.argsort(ids)
+        self.order = order
+        self._ids = ids[perm]
+        self._topo = perm
+
+    def lookup_ids(self, ids: np.ndarray) -> np.ndarray:
+        """Topological index of each id (uint64 array), -1 for an id not in the graph."""
+        i = np.searchsorted(self._ids, ids)
+        np.minimum(i, len(self._ids) - 1, out=i)
+        return np.where(self._ids[i] == ids, self._topo[i], -1)
+
+    def lookup(self, nodes) -> np.ndarray:
+        return self.lookup_ids(np.fromiter(map(id, nodes), dtype=np.uint64, count=len(nodes)))
+
+    def get(self, node):
+        """``node``'s topological index, or None if it is not in the graph."""
+        k = int(self.lookup((node,))[0])
+        return None if k < 0 else k
+
+
+_get_children = operator.attrgetter("children")
+
+
+def _children(order: list, index: NodeIndex):
+    """Every node's children as topological indices (one flat int64 array), how many children
+    each node has, and how many times each node is used; every op is checked once."""
+    for fn in {node._fn for node in order}:
+        if fn is not None:
             _check_supported(fn)
-            checked.add(fn)
-        ch = tuple([topo[c] for c in node.children])
-        kids[k] = ch
-        for c in ch:
-            uses[c] += 1
-    return kids, uses
+    counts = np.fromiter(map(len, map(_get_children, order)), dtype=np.int64, count=len(order))
+    ids = np.fromiter(map(id, chain.from_iterable(map(_get_children, order))), dtype=np.uint64,
+                      count=int(counts.sum()))
+    kids = index.lookup_ids(ids)
+    uses = np.bincount(kids, minlength=len(order))
+    return kids, counts, uses
 
 
-def _levels(order: list, kids: list, groups: dict, op_number: dict):
+def _levels(order: list, kids: list, counts: list, groups: dict, op_number: dict):
     """Level (1 + deepest input) and kind (0: group root, 1 + op number: elementwise) of every
     node that keeps a slot; folded nodes are skipped."""
     n = len(order)
     level = [0] * n
     kind = [0] * n
     kept = []
-    for k, node in enumerate(order):
-        fn = node._fn
-        if fn is None:
-            continue
+    for k, node, ch in interior(order, kids, counts):
         g = groups.get(k)
         if g is not None:
             if g.into is not None:
@@ -87,10 +112,10 @@ def _levels(order: list, kids: list, groups: dict, op_number: dict):
                     deepest = level[t[2]]
         else:
             deepest = 0
-            for c in kids[k]:
+            for c in ch:
                 if level[c] > deepest:
                     deepest = level[c]
-            kind[k] = 1 + op_number[fn]
+            kind[k] = 1 + op_number[node._fn]
         level[k] = deepest + 1
         kept.append(k)
     return level, kind, kept
@@ -113,6 +138,72 @@ class DenseStep(NamedTuple):
     a_slots: np.ndarray
     pos_a: np.ndarray
     pos_b: np.ndarray
+
+
+class GroupStep(NamedTuple):
+    """A level's sums of products: groups in slots ``g0 .. g1``, their terms ``t0 .. t1``."""
+    g0: int
+    g1: int
+    t0: int
+    t1: int
+    neg: bool  # some term has coefficient -1 (multiply by the coefficients)
+    signed_zero: bool  # some group is a chain of binary ops (a zero sum may be -0.0)
+
+
+class ElementwiseStep(NamedTuple):
+    """One op over slots ``s0 .. s1``; its operands are ``ew_*[w0:w1]`` of the schedule."""
+    fn: Op
+    s0: int
+    s1: int
+    w0: int
+    w1: int
+
+
+class Step(NamedTuple):
+    """One level: slots ``s0 .. s1`` and their incoming gradient edges ``e0 .. e1`` (positions
+    in the edge buffer); its group step, elementwise steps and dense blocks."""
+    s0: int
+    s1: int
+    e0: int
+    e1: int
+    group: Optional[GroupStep]
+    elementwise: List[ElementwiseStep]
+    dense: List[DenseStep]
+
+
+@dataclass
+class Schedule:
+    """A graph flattened for the replay (``build``). Slots are positions in the replay's value
+    and gradient arrays: leaves first, then the constant 1.0, then kept nodes by level."""
+    order: list  # every node in topological order (root last)
+    index: NodeIndex  # node -> topological index
+    groups: dict  # topological index -> fold._Group (terms dropped: they are in the arrays)
+    original_terms: dict  # group node -> its term tuples, for groups whose terms are not in
+    #                       the term arrays as they were folded (dense rows)
+    slot: np.ndarray  # topological index (and dense output id) -> slot, -1 if folded
+    slot_topo: np.ndarray  # slot -> topological index (-1 for the constant 1.0)
+    leaves: list  # the leaf Values, in slot order
+    size: int  # number of slots
+    root_slot: int  # the root's slot
+    steps: List[Step]  # steps[L - 1] runs level L
+    level0: tuple  # (s0, s1, e0, e1) of level 0 (leaves and 1.0: gradients only)
+    group_first: np.ndarray  # slot -> index of its group's first term
+    group_end: np.ndarray  # slot -> one past its group's last term
+    group_signed_zero: np.ndarray  # slot -> the group is a chain of binary ops (bool)
+    term_coef: np.ndarray  # each term's coefficient, ±1 (float64)
+    term_a: np.ndarray  # slot of each term's first factor
+    term_b: np.ndarray  # slot of each term's second factor (the 1.0 slot for a lone term)
+    term_group: np.ndarray  # slot of the group each term belongs to
+    term_pos_a: np.ndarray  # edge-buffer position of the gradient to the first factor
+    term_pos_b: np.ndarray  # edge-buffer position of the gradient to the second factor
+    ew_a: np.ndarray  # slot of each elementwise node's first operand
+    ew_b: np.ndarray  # slot of its second operand (the 1.0 slot for one-input ops)
+    ew_k: np.ndarray  # its op's constant (0.0 when the op has none)
+    ew_pos_a: np.ndarray  # edge-buffer position of the gradient to the first operand
+    ew_pos_b: np.ndarray  # to the second operand (-1 for one-input ops)
+    edge_local: np.ndarray  # each edge's destination, relative to its level's first slot
+    dense: List[DenseStep]  # the dense blocks, in level order
+    dense_edges: int  # number of edge-buffer positions the dense blocks fill
 
 
 DENSE = -1  # slot kind of a dense block's outputs (groups are 0, elementwise ops 1 + op number)
@@ -154,18 +245,28 @@ def _rewrite_rows(blocks: list, groups: dict, n: int):
     return ids, original, fresh - n, inlined
 
 
-def build(root, use_dense: bool = True) -> dict:
+def _factor_slots(keys, slot: np.ndarray, one: int) -> np.ndarray:
+    """The slots of a block's factor sequences (a row each); ``dense.ONE`` is the constant 1.0."""
+    f = _i64(keys)
+    return np.where(f == dense.ONE, one, slot[f])
+
+
+def build(root, use_dense: bool = True) -> Schedule:
     """Everything the replay needs, as arrays and a per-level step list (see module docstring).
     ``use_dense=False`` leaves every row on the exact sequential sums (no matmul)."""
     order = topo_order(root)
     n = len(order)
-    topo = {node: k for k, node in enumerate(order)}
-    kids, uses = _children(order, topo)
-    groups = fold(order, kids, uses)
+    index = NodeIndex(order)
+    kid_arr, count_arr, use_arr = _children(order, index)
+    kids, counts, uses = kid_arr.tolist(), count_arr.tolist(), use_arr.tolist()
+    del use_arr
+    groups = fold(order, kids, counts, uses)
     ops_by_number = list(OPS.values())
-    level, kind, kept = _levels(order, kids, groups,
+    level, kind, kept = _levels(order, kids, counts, groups,
                                 {fn: i for i, fn in enumerate(ops_by_number)})
+    del kids, counts
     blocks = dense.find(order, groups, level, kept, uses) if use_dense else []
+    del uses
     block_ids, original_terms, nfresh, inlined = _rewrite_rows(blocks, groups, n)
 
     # Every level L becomes two half-levels: 2L for what was there, 2F + 1 for the outputs of
@@ -176,8 +277,10 @@ def build(root, use_dense: bool = True) -> dict:
     lv[:n] = 2 * _i64(level)
     kd = np.zeros(nall, dtype=np.int64)
     kd[:n] = _i64(kind)
+    del level, kind
     tie = np.arange(nall, dtype=np.int64)  # slots sort by (level, kind, tie)
-    kept_all = [k for k in kept if k not in inlined] if inlined else list(kept)
+    kept_all = [k for k in kept if k not in inlined] if inlined else kept
+    del kept
     whole = set()
     ordinal = 0
     for block, ids in zip(blocks, block_ids):
@@ -190,95 +293,104 @@ def build(root, use_dense: bool = True) -> dict:
             kd[d] = DENSE
             tie[d] = ordinal
             ordinal += 1
-    used = np.unique(lv[_i64(kept_all)]) if kept_all else np.zeros(0, dtype=np.int64)
+    kept_arr = _i64(kept_all)
+    del kept_all
+    used = np.unique(lv[kept_arr])
     squeeze = np.zeros(int(lv.max()) + 1 if nall else 1, dtype=np.int64)
     squeeze[used] = np.arange(1, len(used) + 1)  # leaves (and the constant 1.0) stay at 0
     lv = squeeze[lv]
 
     # slots: leaves, then the constant 1.0, then kept nodes sorted by (level, kind, topo)
-    leaves = [k for k, node in enumerate(order) if node._fn is None]
+    leaves = np.flatnonzero(np.fromiter((node._fn is None for node in order), dtype=bool,
+                                        count=n))
     one = len(leaves)
-    kept_arr = _i64(kept_all)
-    perm = kept_arr[np.lexsort((tie[kept_arr], kd[kept_arr], lv[kept_arr]))] if kept_all \
-        else kept_arr
-    slot_topo = np.concatenate([_i64(leaves), [-1], perm]).tolist()
+    perm = kept_arr[np.lexsort((tie[kept_arr], kd[kept_arr], lv[kept_arr]))]
+    del kept_arr, tie
+    slot_topo = np.concatenate([leaves, [-1], perm])
     m = len(slot_topo)
     slot = np.full(nall, -1, dtype=np.int64)
-    slot[_i64(leaves)] = np.arange(one)
+    slot[leaves] = np.arange(one)
     slot[perm] = np.arange(one + 1, m)
-    slot_level = [0] * (one + 1) + lv[perm].tolist()
-    slot_kind = [0] * (one + 1) + kd[perm].tolist()
-    sl = slot.tolist()
+    slot_level_arr = np.concatenate([np.zeros(one + 1, dtype=np.int64), lv[perm]])
+    slot_kind_arr = np.concatenate([np.zeros(one + 1, dtype=np.int64), kd[perm]])
+    del lv, kd, perm
 
-    # terms of the kept groups and operands of elementwise nodes, both in slot order; edges
-    # (one per term factor, one per elementwise operand) with their eager order key
-    t_coef, t_a, t_b, t_seg = [], [], [], []
-    ea_cons, ea_slot, eb_cons, eb_slot = [], [], [], []
-    w_a, w_b, w_k, w_slot = [], [], [], []
-    wb_dst, wb_cons, wb_which = [], [], []
+    # terms of the kept groups, in slot order: one (T, 7) array of the term tuples
+    # (coef, a, b, consumer_a, slot_a, consumer_b, slot_b), then the tuples are dropped
     g_first = np.zeros(m, dtype=np.int64)  # each kept group's terms: [g_first, g_end)
     g_end = np.zeros(m, dtype=np.int64)
     g_signed_zero = np.zeros(m, dtype=bool)
-    for s_ in range(one + 1, m):
-        if slot_kind[s_] == DENSE:
-            continue
-        k = slot_topo[s_]
-        g = groups.get(k)
-        if g is not None:
-            g_first[s_] = len(t_coef)
-            if not g.from_zero:
-                g_signed_zero[s_] = True
-            for coef, a, b, ka, sa, kb, sb in g.terms:
-                t_coef.append(coef)
-                t_a.append(sl[a])
-                t_b.append(one if b < 0 else sl[b])
-                t_seg.append(s_)
-                ea_cons.append(ka)
-                ea_slot.append(sa)
-                eb_cons.append(kb)
-                eb_slot.append(sb)
-            g_end[s_] = len(t_coef)
-        else:
-            node = order[k]
-            ch = kids[k]
-            if len(ch) == 2:
-                wb_which.append(len(w_a))
-                wb_dst.append(sl[ch[1]])
-                wb_cons.append(k)
-            w_a.append(sl[ch[0]])
-            w_b.append(sl[ch[1]] if len(ch) == 2 else one)
-            w_k.append(node._arg if node._fn.has_param else 0.0)
-            w_slot.append(s_)
-    nterm, nw = len(t_coef), len(w_a)
+    gslots = np.flatnonzero(slot_kind_arr == 0)
+    gslots = gslots[gslots > one]
+    flat: list = []
+    for s_, k in zip(gslots.tolist(), slot_topo[gslots].tolist()):
+        g = groups[k]
+        g_first[s_] = len(flat)
+        if not g.from_zero:
+            g_signed_zero[s_] = True
+        flat.extend(g.terms)
+        g_end[s_] = len(flat)
+    T = np.array(flat, dtype=np.float64).reshape(-1, 7)  # topo indices < 2⁵³: exact
+    del flat
+    for block in blocks:  # a dense row's terms are in no array: the replay keeps them
+        for row in block.rows:
+            original_terms.setdefault(row.node, groups[row.node].terms)
+    for g in groups.values():  # the replay reads terms from the arrays from now on
+        g.terms = None
+    nterm = len(T)
+    coef = np.ascontiguousarray(T[:, 0])
+    t_a = slot[T[:, 1].astype(np.int64)]
+    tb_topo = T[:, 2].astype(np.int64)
+    t_b = np.where(tb_topo < 0, one, slot[tb_topo])
+    del tb_topo
+    ea_cons, ea_slot, eb_cons, eb_slot = (T[:, c].astype(np.int64) for c in (3, 4, 5, 6))
+    del T
+    seg = np.repeat(gslots, g_end[gslots] - g_first[gslots])
+
+    # operands of the elementwise nodes, in slot order (their children, first and second)
+    w_slot = np.flatnonzero(slot_kind_arr > 0)
+    w_topo = slot_topo[w_slot]
+    nw = len(w_slot)
+    kstart = np.concatenate([[0], np.cumsum(count_arr)])[w_topo]
+    two = count_arr[w_topo] == 2
+    del count_arr
+    w_a = slot[kid_arr[kstart]] if nw else np.zeros(0, dtype=np.int64)
+    w_b = np.full(nw, one, dtype=np.int64)
+    w_b[two] = slot[kid_arr[kstart[two] + 1]]
+    del kid_arr, kstart
+    w_k = np.array([order[k]._arg if order[k]._fn.has_param else 0.0 for k in w_topo.tolist()],
+                   dtype=np.float64)
+    wb_which = np.flatnonzero(two)
+    wb_dst = w_b[two]
+    wb_cons = w_topo[two]
+    w_index = np.full(m, -1, dtype=np.int64)
+    w_index[w_slot] = np.arange(nw)
+
     # a dense block's gradient edges: one per factor position, A side then B side
     d_dst, d_cons, d_slot, d_blocks = [], [], [], []
     nd0 = 2 * nterm + nw + len(wb_dst)
-
-    def factor(f: int) -> int:
-        return one if f == dense.ONE else sl[f]
-
+    nd_edges = 0
     for block, ids in zip(blocks, block_ids):
         J, S, h = len(block.a_keys), len(block.b_keys), len(block.a_keys[0])
-        cons = block.rows[0].node
-        first = len(d_dst)
-        for keys in (block.a_keys, block.b_keys):
-            for key in keys:
-                d_dst.extend(map(factor, key))
-                d_cons.extend([cons] * h)
-                d_slot.extend(range(h))
-        d0 = sl[ids[0]]
-        d_blocks.append((d0, d0 + S * J, S, J, h,
-                         _i64([[factor(f) for f in key] for key in block.b_keys]).reshape(S, h),
-                         _i64([[factor(f) for f in key] for key in block.a_keys]).reshape(J, h),
-                         nd0 + first, nd0 + first + J * h, nd0 + len(d_dst)))
-    nd_edges = len(d_dst)
-    e_dst = np.concatenate([_i64(t_a), _i64(t_b), _i64(w_a), _i64(wb_dst), _i64(d_dst)])
-    e_cons = np.concatenate([_i64(ea_cons), _i64(eb_cons), _i64([slot_topo[s_] for s_ in w_slot]),
-                             _i64(wb_cons), _i64(d_cons)])
-    e_slot = np.concatenate([_i64(ea_slot), _i64(eb_slot), np.zeros(nw, dtype=np.int64),
-                             np.ones(len(wb_dst), dtype=np.int64), _i64(d_slot)])
+        a_slots = _factor_slots(block.a_keys, slot, one).reshape(J, h)
+        b_slots = _factor_slots(block.b_keys, slot, one).reshape(S, h)
+        first = nd_edges
+        d_dst += [a_slots.reshape(-1), b_slots.reshape(-1)]
+        d_cons.append(np.full((J + S) * h, block.rows[0].node, dtype=np.int64))
+        d_slot.append(np.tile(np.arange(h, dtype=np.int64), J + S))
+        nd_edges += (J + S) * h
+        d0 = int(slot[ids[0]])
+        d_blocks.append((d0, d0 + S * J, S, J, h, b_slots, a_slots,
+                         nd0 + first, nd0 + first + J * h, nd0 + nd_edges))
+    none = [np.zeros(0, dtype=np.int64)]
+    e_dst = np.concatenate([t_a, t_b, w_a, wb_dst] + (d_dst or none))
+    e_cons = np.concatenate([ea_cons, eb_cons, w_topo, wb_cons] + (d_cons or none))
+    e_slot = np.concatenate([ea_slot, eb_slot, np.zeros(nw, dtype=np.int64),
+                             np.ones(len(wb_dst), dtype=np.int64)] + (d_slot or none))
+    del ea_cons, eb_cons, ea_slot, eb_slot, d_dst, d_cons, d_slot
     # eager backward visits consumers in reverse topological order, children in slot order
     eorder = np.lexsort((e_slot, -e_cons, e_dst))
+    del e_slot, e_cons
     d = e_dst[eorder]
     ne = len(d)
     run_start = np.flatnonzero(np.concatenate([[True], d[1:] != d[:-1]])) if ne else d
@@ -286,28 +398,27 @@ def build(root, use_dense: bool = True) -> dict:
     # Within a level, edges go round-robin over destinations (every destination's first
     # contribution, then every second one, ...): np.bincount still adds each destination's
     # contributions in eager order, but consecutive adds hit different accumulators.
-    slot_level_arr = _i64(slot_level)
     eorder = eorder[np.lexsort((d, rank, slot_level_arr[d]))]
+    del d, rank, run_start
     pos = np.empty(ne, dtype=np.int64)
     pos[eorder] = np.arange(ne)
     dst_sorted = e_dst[eorder]  # sorted by level only
+    del eorder, e_dst
     pos_wb = np.full(nw, -1, dtype=np.int64)
-    pos_wb[_i64(wb_which)] = pos[2 * nterm + nw:nd0]
+    pos_wb[wb_which] = pos[2 * nterm + nw:nd0]
     # dense blocks: (d0, d1, S, J, h, B slots S×h, A slots J×h, edge positions of A, of B)
     dense_steps = [DenseStep(d0, d1, S, J, h, b_slots, a_slots, pos[pa:pb], pos[pb:pe])
                    for d0, d1, S, J, h, b_slots, a_slots, pa, pb, pe in d_blocks]
     dense_at = {step.d0: step for step in dense_steps}
 
     # per level: a slice of slots, a slice of sorted edges, a group step, elementwise steps
-    top = slot_level[-1]
+    top = int(slot_level_arr[-1])
     lstart = np.searchsorted(slot_level_arr, np.arange(top + 2)).tolist()
     estart = np.searchsorted(slot_level_arr[dst_sorted], np.arange(top + 2)).tolist()
-    seg = _i64(t_seg)
     tstart = np.searchsorted(seg, lstart).tolist()
-    coef = np.array(t_coef, dtype=np.float64)
-    negs = np.concatenate([[0], np.cumsum(coef < 0)]).tolist()
-    ew_index = dict(zip(w_slot, range(nw)))
-    steps = []  # steps[L - 1] for level L: (s0, s1, e0, e1, group, elementwise, dense)
+    negs = np.concatenate([[0], np.cumsum(coef < 0)])
+    slot_kind = slot_kind_arr.tolist()
+    steps = []  # steps[L - 1] for level L
     for L in range(1, top + 1):
         o0, o1 = lstart[L], lstart[L + 1]
         if slot_kind[o0] == DENSE:  # a half-level of dense blocks only
@@ -316,7 +427,7 @@ def build(root, use_dense: bool = True) -> dict:
             while s_ < o1:
                 blocks_here.append(dense_at[s_])
                 s_ = dense_at[s_].d1
-            steps.append((o0, o1, estart[L], estart[L + 1], None, [], blocks_here))
+            steps.append(Step(o0, o1, estart[L], estart[L + 1], None, [], blocks_here))
             continue
         group = None
         s_ = o0
@@ -324,27 +435,28 @@ def build(root, use_dense: bool = True) -> dict:
             s_ += 1
         if s_ > o0:
             t0, t1 = tstart[L], tstart[L + 1]
-            group = (o0, s_, t0, t1, negs[t1] > negs[t0], bool(g_signed_zero[o0:s_].any()))
+            group = GroupStep(o0, s_, t0, t1, bool(negs[t1] > negs[t0]),
+                              bool(g_signed_zero[o0:s_].any()))
         ews = []
         while s_ < o1:
             kk = slot_kind[s_]
             e = s_ + 1
             while e < o1 and slot_kind[e] == kk:
                 e += 1
-            w0 = ew_index[s_]
-            ews.append((ops_by_number[kk - 1], s_, e, w0, w0 + (e - s_)))
+            w0 = int(w_index[s_])
+            ews.append(ElementwiseStep(ops_by_number[kk - 1], s_, e, w0, w0 + (e - s_)))
             s_ = e
-        steps.append((o0, o1, estart[L], estart[L + 1], group, ews, []))
+        steps.append(Step(o0, o1, estart[L], estart[L + 1], group, ews, []))
 
-    return dict(
-        order=order, topo=topo, groups=groups,
-        slot=slot, slot_topo=slot_topo, leaves=[order[k] for k in leaves], size=m,
-        root_slot=sl[n - 1], steps=steps,
-        level0=(0, lstart[1], estart[0], estart[1]) if top else (0, m, 0, len(e_dst)),
-        g_first=g_first, g_end=g_end, g_signed_zero=g_signed_zero,
-        coef=coef, ta=_i64(t_a), tb=_i64(t_b), seg=seg, pos_ta=pos[:nterm],
-        pos_tb=pos[nterm:2 * nterm], wa=_i64(w_a), wb=_i64(w_b),
-        wk=np.array(w_k, dtype=np.float64), pos_wa=pos[2 * nterm:2 * nterm + nw], pos_wb=pos_wb,
+    return Schedule(
+        order=order, index=index, groups=groups, original_terms=original_terms,
+        slot=slot, slot_topo=slot_topo, leaves=[order[k] for k in leaves.tolist()], size=m,
+        root_slot=int(slot[n - 1]), steps=steps,
+        level0=(0, lstart[1], estart[0], estart[1]) if top else (0, m, 0, len(dst_sorted)),
+        group_first=g_first, group_end=g_end, group_signed_zero=g_signed_zero,
+        term_coef=coef, term_a=t_a, term_b=t_b, term_group=seg, term_pos_a=pos[:nterm],
+        term_pos_b=pos[nterm:2 * nterm], ew_a=w_a, ew_b=w_b, ew_k=w_k,
+        ew_pos_a=pos[2 * nterm:2 * nterm + nw], ew_pos_b=pos_wb,
         edge_local=dst_sorted - _i64(lstart)[slot_level_arr[dst_sorted]],
-        dense=dense_steps, original_terms=original_terms, dense_edges=nd_edges,
+        dense=dense_steps, dense_edges=nd_edges,
     )
