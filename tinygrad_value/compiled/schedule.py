@@ -159,7 +159,7 @@ class ElementwiseStep(NamedTuple):
     w1: int
 
 
-class Step(NamedTuple):
+class LevelStep(NamedTuple):
     """One level: slots ``s0 .. s1`` and their incoming gradient edges ``e0 .. e1`` (positions
     in the edge buffer); its group step, elementwise steps and dense blocks."""
     s0: int
@@ -185,7 +185,7 @@ class Schedule:
     leaves: list  # the leaf Values, in slot order
     size: int  # number of slots
     root_slot: int  # the root's slot
-    steps: List[Step]  # steps[L - 1] runs level L
+    steps: List[LevelStep]  # steps[L - 1] runs level L
     level0: tuple  # (s0, s1, e0, e1) of level 0 (leaves and 1.0: gradients only)
     group_first: np.ndarray  # slot -> index of its group's first term
     group_end: np.ndarray  # slot -> one past its group's last term
@@ -427,7 +427,7 @@ def build(root, use_dense: bool = True) -> Schedule:
             while s_ < o1:
                 blocks_here.append(dense_at[s_])
                 s_ = dense_at[s_].d1
-            steps.append(Step(o0, o1, estart[L], estart[L + 1], None, [], blocks_here))
+            steps.append(LevelStep(o0, o1, estart[L], estart[L + 1], None, [], blocks_here))
             continue
         group = None
         s_ = o0
@@ -446,7 +446,7 @@ def build(root, use_dense: bool = True) -> Schedule:
             w0 = int(w_index[s_])
             ews.append(ElementwiseStep(ops_by_number[kk - 1], s_, e, w0, w0 + (e - s_)))
             s_ = e
-        steps.append(Step(o0, o1, estart[L], estart[L + 1], group, ews, []))
+        steps.append(LevelStep(o0, o1, estart[L], estart[L + 1], group, ews, []))
 
     return Schedule(
         order=order, index=index, groups=groups, original_terms=original_terms,

@@ -116,7 +116,8 @@ def test_page_and_state_follow_training(view):
     model, X, y = view.test_data
     trainer = Trainer(view, model, X, y, steps=25)
     trainer.join()
-    wait_until(lambda: get_json(view, "/api/state")["picture"]["step"] == 24, what="last picture")
+    wait_until(lambda: (get_json(view, "/api/state")["picture"] or {}).get("step") == 24,
+               what="last picture")  # None until the first picture is drawn
     state = get_json(view, "/api/state")
     assert state["status"] == "done"
     assert state["steps"] == list(range(25))
