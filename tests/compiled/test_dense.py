@@ -228,3 +228,19 @@ def test_rows_depending_on_each_other_are_never_one_block():
     prog = check(root, w + x)
     for d in prog._p.dense:
         assert d.S * d.J <= 2
+
+
+def test_the_programs_repr_counts_what_it_runs():
+    import random
+
+    import nn
+    import tinygrad_value as tv
+
+    random.seed(0)
+    model = nn.MLP(3, [4, 1], use_dot=True)
+    xs = [[tv.Value(random.uniform(-1, 1)) for _ in range(3)] for _ in range(5)]
+    loss = tv.sum([model(x) for x in xs])
+    prog = tv.compile(loss)
+    text = repr(prog)
+    assert text.startswith(f"<tv.compile: {len(prog)} nodes, ")
+    assert f"{len(prog.dense_blocks)} dense blocks>" in text

@@ -95,9 +95,9 @@ class Program:
 
     def __repr__(self) -> str:
         p = self._p
-        return (f"<tv.compile: {len(p['order'])} nodes, {p['size']} slots, "
-                f"{len(p['steps'])} levels, {len(p['coef'])} product terms, "
-                f"{len(p['dense'])} dense blocks>")
+        return (f"<tv.compile: {len(p.order)} nodes, {p.size} slots, "
+                f"{len(p.steps)} levels, {len(p.term_coef)} product terms, "
+                f"{len(p.dense)} dense blocks>")
 
     @property
     def dense_blocks(self) -> list:
