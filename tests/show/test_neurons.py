@@ -163,3 +163,11 @@ def test_live_sample_graph_falls_back_to_neurons():
     big = tv.sum([x * i for i in range(500)])
     with pytest.raises(GraphUnavailable):
         graph_dot_source(big, max_nodes=400)
+
+
+def test_optimizer_state_numbers_read_as_a_learner_expects():
+    from tinygrad_value.show.neuron_page import _state_text
+
+    assert _state_text(-0.0) == "0"  # a zero Adam step, not "-0"
+    assert _state_text(2.5e-6) == "2.5e-06"  # v stays visible at 4 significant digits
+    assert _state_text(-0.012345) == "-0.01235"

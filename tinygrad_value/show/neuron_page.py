@@ -101,7 +101,9 @@ def _state_columns(state) -> list[str]:
 
 
 def _state_text(x) -> str:
-    return f"{x:.4g}"  # Adam's v is often ~1e-6: fixed decimals would show 0.0000
+    # 4 significant digits: Adam's v is often ~1e-6, fixed decimals would show 0.0000; a zero
+    # step is -0.0 when the update subtracted 0, which a learner should read as 0
+    return f"{x + 0.0:.4g}"
 
 
 def network_parts(root: Value, title: str | None = None, decimals: int = 4,
