@@ -33,7 +33,7 @@ def _needs():
 
 
 def _g(x: float) -> str:
-    return f"{x:.4g}"
+    return f"{x + 0.0:.4g}"  # 4 significant digits, and a zero step is 0, never -0
 
 
 def adam_moons(steps=3):
