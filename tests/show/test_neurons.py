@@ -171,3 +171,25 @@ def test_optimizer_state_numbers_read_as_a_learner_expects():
     assert _state_text(-0.0) == "0"  # a zero Adam step, not "-0"
     assert _state_text(2.5e-6) == "2.5e-06"  # v stays visible at 4 significant digits
     assert _state_text(-0.012345) == "-0.01235"
+
+
+@pytest.mark.parametrize("use_dot,samples", [(False, 1), (True, 2)])
+def test_columns_stack_in_neuron_order(use_dot, samples):
+    """Each layer's boxes run neuron0, neuron1, ... from the top, as a learner reads them (dot's
+    crossing minimisation alone stacked moons' 16 neurons as 8-15 above 0-7)."""
+    need_dot()
+    import subprocess
+
+    from tinygrad_value.show.neuron_dot import draw_neurons, unit_ids
+
+    _model, loss = moons_graph(samples, use_dot)
+    ng = collapse(loss)
+    ids = unit_ids(ng)
+    plain = subprocess.run(["dot", "-Tplain"], input=draw_neurons(ng).source.encode(),
+                           capture_output=True, check=True, timeout=60).stdout.decode()
+    top = {line.split()[1]: float(line.split()[3]) for line in plain.splitlines()
+           if line.startswith("node ")}  # y grows upwards in dot's plain output
+    for layer, names in ng.columns:
+        heights = [top[ids[name]] for name in names]
+        assert heights == sorted(heights, reverse=True), (layer, names)
+        assert len(set(heights)) == len(heights)

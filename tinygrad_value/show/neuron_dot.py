@@ -61,8 +61,13 @@ def draw_neurons(root: Value | NeuronGraph, rankdir: str = "LR", decimals: int =
     ids = unit_ids(ng)
     n = ng.samples
     many = n > 1
+    # Each box's edges keep the order they are written in (below: neuron0, neuron1, ...), and a
+    # short crossing minimisation (mclimit, no second pass over clusters) leaves each column
+    # stacked in that order; a full one rotated moons' columns to neuron8-15 above neuron0-7.
     g = graphviz.Digraph("neurons", graph_attr={"rankdir": rankdir, "fontname": "Helvetica",
-                                                "ranksep": "1.2", "nodesep": "0.08"},
+                                                "ranksep": "1.2", "nodesep": "0.08",
+                                                "ordering": "out", "mclimit": "0.01",
+                                                "remincross": "false"},
                          node_attr={"fontname": "Helvetica", "fontsize": "11"},
                          edge_attr={"arrowsize": "0.5"})
     if title or many:
@@ -109,7 +114,10 @@ def draw_neurons(root: Value | NeuronGraph, rankdir: str = "LR", decimals: int =
             [escape_record(r.label or "loss"), f"data {escape_record(f(r.data))}",
              f"grad {escape_record(f(r.grad))}"], horizontal)), id=ids[ROOT],
             tooltip="the rest of the graph (the loss)", **ROOT_STYLE)
-    for (source, target), grad in ng.edges.items():
+    place = {ROOT: (len(ng.columns), 0)}
+    place.update({name: (col, i) for col, (_layer, names) in enumerate(ng.columns)
+                  for i, name in enumerate(names)})
+    for (source, target), grad in sorted(ng.edges.items(), key=lambda e: place[e[0][1]]):
         if target == ROOT and not rest:
             continue
         tail = heads.get(source, ids[source])
