@@ -2,7 +2,9 @@
 
 Every request the browser makes (pages, scripts, fetches, websockets) is recorded in
 ``Lab.requests``; any that would leave 127.0.0.1 is aborted, and the tests assert there were
-none.
+none. The fixtures ``server`` (one JupyterLab per test module) and ``lab`` (a fresh browser
+context on it, checked for outside requests and page errors afterwards) are imported by the
+test modules that drive the lab.
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ import time
 from urllib.parse import urlsplit
 
 import nbformat
-from nb_harness import KERNEL
+import pytest
+from conftest import need_module
+from nb_harness import KERNEL, jupyter_lab
 
 LOCAL_SCHEMES = ("data:", "blob:", "about:")
 
@@ -105,3 +109,27 @@ def write_notebook(path, cells: list) -> None:
     nb.metadata["kernelspec"] = {"name": KERNEL, "display_name": "Python 3", "language": "python"}
     nb.cells = [nbformat.v4.new_code_cell(src) for src in cells]
     nbformat.write(nb, path)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """A JupyterLab on 127.0.0.1 for the test module: (its root folder, its URL, its token)."""
+    need_module("jupyterlab", "REQUIRE_BROWSER")
+    need_module("ipykernel", "REQUIRE_BROWSER")
+    root = tmp_path_factory.mktemp("lab-root")
+    with jupyter_lab(root, tmp_path_factory.mktemp("lab-home")) as (url, token):
+        yield root, url, token
+
+
+@pytest.fixture
+def lab(server, browser, tmp_path):
+    """A Lab on the module's server; afterwards no request may have left 127.0.0.1 and the page
+    may have logged no error (a screenshot is kept in tmp_path for a failure)."""
+    root, url, token = server
+    lab = Lab(browser, url, token)
+    lab.root = root
+    yield lab
+    lab.page.screenshot(path=str(tmp_path / "lab.png"), full_page=True)
+    lab.close()
+    assert lab.remote_requests() == [], "the browser reached outside 127.0.0.1"
+    assert lab.errors == [], lab.errors

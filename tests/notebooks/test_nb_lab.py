@@ -12,32 +12,16 @@ import re
 import shutil
 import sys
 
+import lab_driver
 import nbformat
 import pytest
 from conftest import need_dot, need_module
-from lab_driver import Lab, write_notebook
-from nb_harness import course_notebooks, jupyter_lab
+from lab_driver import write_notebook
+from nb_harness import course_notebooks
+
+server, lab = lab_driver.server, lab_driver.lab  # the shared JupyterLab fixtures
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    need_module("jupyterlab", "REQUIRE_BROWSER")
-    need_module("ipykernel", "REQUIRE_BROWSER")
-    root = tmp_path_factory.mktemp("lab-root")
-    with jupyter_lab(root, tmp_path_factory.mktemp("lab-home")) as (url, token):
-        yield root, url, token
-
-
-@pytest.fixture
-def lab(server, browser, tmp_path):
-    root, url, token = server
-    lab = Lab(browser, url, token)
-    lab.root = root
-    yield lab
-    lab.page.screenshot(path=str(tmp_path / "lab.png"), full_page=True)  # kept for a failure
-    lab.close()
-    assert lab.remote_requests() == [], "the browser reached outside 127.0.0.1"
-    assert lab.errors == [], lab.errors
 
 
 def test_a_cell_runs_in_jupyterlab_and_its_output_is_read_back(lab):

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import random
 
+import lab_driver
 import pytest
 from conftest import need_dot, need_module
-from lab_driver import Lab, write_notebook
-from nb_harness import jupyter_lab
+from lab_driver import write_notebook
 
 MOONS = ("import random\n"
          "import nn, tinygrad_value as tv\n"
@@ -20,6 +20,8 @@ MOONS = ("import random\n"
          "model = nn.MLP(2, [16, 16, 1])\n"
          "loss = (1 - model([0.5, -0.3])).relu()\n"
          "loss.backward()\n")
+
+server, lab = lab_driver.server, lab_driver.lab  # the shared JupyterLab fixtures
 
 
 def python_units():
@@ -32,27 +34,10 @@ def python_units():
     return collapse(scope["loss"]).units
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    need_module("jupyterlab", "REQUIRE_BROWSER")
-    need_module("ipykernel", "REQUIRE_BROWSER")
+@pytest.fixture(autouse=True)
+def _needs():
     need_module("anywidget", "REQUIRE_BROWSER")
     need_dot()
-    root = tmp_path_factory.mktemp("lab-root")
-    with jupyter_lab(root, tmp_path_factory.mktemp("lab-home")) as (url, token):
-        yield root, url, token
-
-
-@pytest.fixture
-def lab(server, browser, tmp_path):
-    root, url, token = server
-    lab = Lab(browser, url, token)
-    lab.root = root
-    yield lab
-    lab.page.screenshot(path=str(tmp_path / "lab.png"), full_page=True)  # kept for a failure
-    lab.close()
-    assert lab.remote_requests() == [], "the browser reached outside 127.0.0.1"
-    assert lab.errors == [], lab.errors
 
 
 def _f(x: float) -> str:
