@@ -16,7 +16,7 @@ import re
 import pytest
 from conftest import need_dot, need_module
 from test_neurons import moons_graph, snapshot
-from test_neurons_browser import _f
+from test_neurons_browser import _f, assert_boxes_are_pythons
 from test_widget import FAKE_MODEL, HOST
 
 import nn
@@ -135,14 +135,7 @@ def test_neuron_widget_in_a_browser(browser):
     w = tv.StepperWidget(loss, level="neuron")
     page, errors = mount(browser, w)
     assert page.locator(".tv-network #graph g.node.neuron").count() == 33
-    boxes = page.evaluate("""() => Object.fromEntries([...document.querySelectorAll(
-        '#graph g.node.neuron')].map(g => [g.id, [...g.querySelectorAll('text')].map(
-        t => t.textContent)]))""")
-    for i, (name, unit) in enumerate(ng.units.items()):
-        texts = boxes[f"neuron{i}"]
-        assert texts[0].startswith(name)
-        assert f"out {_f(unit.out)}" in texts and f"grad {_f(unit.grad)}" in texts
-        assert f"z {_f(unit.z)}" in texts
+    assert_boxes_are_pythons(page, ng)
     assert page.locator("#scalar svg").count() == 0
     # a click in the view: the neuron's scalar graph appears and Python's `neuron` follows
     page.locator("#neuron20").click()

@@ -23,6 +23,19 @@ def _needs_dot():
     need_dot()  # the pages embed SVG drawn by graphviz
 
 
+
+def assert_boxes_are_pythons(page, ng) -> None:
+    """Every neuron box on the page shows its neuron's name and Python's z, out and grad."""
+    boxes = page.evaluate("""() => Object.fromEntries([...document.querySelectorAll(
+        '#graph g.node.neuron')].map(g => [g.id, [...g.querySelectorAll('text')].map(
+        t => t.textContent)]))""")
+    assert len(boxes) == len(ng.units)
+    for i, (name, unit) in enumerate(ng.units.items()):
+        texts = boxes[f"neuron{i}"]
+        assert texts[0].startswith(name)
+        assert f"out {_f(unit.out)}" in texts and f"grad {_f(unit.grad)}" in texts
+        assert f"z {_f(unit.z)}" in texts
+
 def test_network_page_moons(browser, tmp_path):
     _, loss = moons_graph()
     before = snapshot(loss)
@@ -39,14 +52,7 @@ def test_network_page_moons(browser, tmp_path):
     page.goto(path.as_uri())
     assert page.locator("#graph g.node.neuron").count() == 33
     # the numbers drawn in each box are Python's
-    boxes = page.evaluate("""() => Object.fromEntries([...document.querySelectorAll(
-        '#graph g.node.neuron')].map(g => [g.id, [...g.querySelectorAll('text')].map(
-        t => t.textContent)]))""")
-    for i, (name, unit) in enumerate(ng.units.items()):
-        texts = boxes[f"neuron{i}"]
-        assert texts[0].startswith(name)
-        assert f"out {_f(unit.out)}" in texts and f"grad {_f(unit.grad)}" in texts
-        assert f"z {_f(unit.z)}" in texts
+    assert_boxes_are_pythons(page, ng)
     assert page.locator("#scalar svg").count() == 0
     # click a neuron of the second layer: its scalar graph appears, with its numbers
     page.locator("#neuron20").click()
