@@ -27,15 +27,23 @@ def accuracy(outputs: Sequence, targets: Sequence, threshold: Optional[float] = 
     Binary (each output one number): predicted positive when output > ``threshold``, and a
     target is positive when > 0 (labels 1 vs 0 or -1). The threshold follows the ``loss``'s
     declared kind (0.5 for probabilities, 0 for scores and logits), else 0. Outputs may be
-    Values or plain numbers.
+    Values or plain numbers, or one NumPy array of them (a row of scores per sample, or one
+    number each), which is counted in NumPy with the same result.
     """
-    outputs, targets = list(outputs), list(targets)
+    if not hasattr(outputs, "ndim"):
+        outputs = list(outputs)
+    targets = list(targets)
     if len(outputs) != len(targets):
         raise ValueError(f"accuracy: {len(outputs)} outputs but {len(targets)} targets")
-    if not outputs:
+    if len(outputs) == 0:
         raise ValueError("accuracy: no outputs")
     if threshold is None:
         threshold = 0.0 if loss is None else threshold_for(loss)
+    if hasattr(outputs, "ndim"):  # a NumPy array of outputs, as the compiled fit has them
+        fast = _array_correct(outputs, targets, threshold)
+        if fast is not None:
+            return fast / len(outputs)
+        outputs = outputs.tolist()
     correct = 0
     for out, t in zip(outputs, targets):
         if isinstance(out, (list, tuple)):
@@ -44,6 +52,23 @@ def accuracy(outputs: Sequence, targets: Sequence, threshold: Optional[float] = 
         else:
             correct += (_data(out) > threshold) == (_data(t) > 0)
     return correct / len(outputs)
+
+
+def _array_correct(rows, targets, threshold: float) -> Optional[int]:
+    """How many of a compiled step's outputs (one float array) are right, counted
+    the way ``accuracy``'s loop counts them; None when it would not agree with the loop, i.e. when
+    a NaN is present (``max`` over a list with a NaN depends on where the NaN stands, argmax
+    does not) or the rows are not one score or a row of scores each."""
+    import numpy as np
+
+    a = rows
+    if a.ndim not in (1, 2) or a.size == 0 or a.dtype.kind != "f" or np.isnan(a).any():
+        return None
+    if a.ndim == 2:  # argmax is the first maximum, as list.index(max(row))
+        labels = np.fromiter((int(_data(t)) for t in targets), dtype=np.int64, count=len(a))
+        return int(np.count_nonzero(a.argmax(axis=1) == labels))
+    positive = np.fromiter((_data(t) > 0 for t in targets), dtype=bool, count=len(a))
+    return int(np.count_nonzero((a > threshold) == positive))
 
 
 def _resolve_loss(loss) -> Callable:
@@ -61,7 +86,11 @@ def _default_metric(loss_fn) -> Optional[Callable]:
     if kind == "regression":
         return None  # accuracy means nothing for real-valued targets
     threshold = THRESHOLDS[kind]
-    return lambda outputs, targets: accuracy(outputs, targets, threshold=threshold)
+
+    def metric(outputs, targets):
+        return accuracy(outputs, targets, threshold=threshold)
+    metric.takes_arrays = True  # fit may hand it the compiled step's outputs as one array
+    return metric
 
 
 def _output_width(model, row) -> int:
@@ -173,6 +202,8 @@ def fit(model: Module, X: Sequence[Sequence[float]], y: Sequence,
                     value, outputs = run_step(xb, yb, idx)
                 if schedule is not None:
                     optimizer.lr = float(schedule(step))
+                if hasattr(outputs, "tolist") and not getattr(metric, "takes_arrays", False):
+                    outputs = outputs.tolist()  # a metric of the user's gets lists, as always
                 acc = metric(outputs, yb) if metric is not None else None
                 # The update and its record happen together: a Ctrl-C in between would leave
                 # a model one step ahead of its History.
@@ -406,7 +437,8 @@ class _CompiledStep(_EagerStep):
         flat = program.values(pos["out"])
         if pos["width"] is not None:
             flat = flat.reshape(size, pos["width"])
-        return float(value), flat[:n].tolist()
+        return float(value), flat[:n].copy()  # fit turns it into lists unless its metric
+        # takes arrays (the default accuracy, which then counts in NumPy)
 
     # --- both modes --------------------------------------------------------------------------
 

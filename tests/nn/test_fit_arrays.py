@@ -6,6 +6,8 @@ from __future__ import annotations
 import random
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import nn
 import tinygrad_value as tv
@@ -191,3 +193,40 @@ def test_a_parameter_the_loss_does_not_use_is_left_as_eager_leaves_it():
     _close(data, eager_data)
     _close(grad, eager_grad)
     _same_state(opt, eager_opt)
+
+
+# --- accuracy counted in NumPy ---------------------------------------------------------------
+
+# scores from a handful of values, so ties (first maximum wins) are common, and sometimes NaN
+_score = st.sampled_from([-1.0, 0.0, 0.5, 1.0, 2.0, float("nan")])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 6), st.integers(1, 4), st.data())
+def test_accuracy_on_an_array_counts_as_on_lists(rows, width, data):
+    np = pytest.importorskip("numpy")
+    scores = data.draw(st.lists(st.lists(_score, min_size=width, max_size=width),
+                                min_size=rows, max_size=rows))
+    labels = data.draw(st.lists(st.integers(0, width - 1), min_size=rows, max_size=rows))
+    a = np.array(scores, dtype=np.float64)
+    assert nn.accuracy(a, labels) == nn.accuracy(scores, labels)
+    one = [row[0] for row in scores]  # one score per sample: the threshold rule
+    signs = data.draw(st.lists(st.sampled_from([-1, 0, 1]), min_size=rows, max_size=rows))
+    for threshold in (0.0, 0.5):
+        assert (nn.accuracy(np.array(one), signs, threshold=threshold)
+                == nn.accuracy(one, signs, threshold=threshold))
+
+
+def test_a_metric_of_the_users_gets_lists_from_a_compiled_fit():
+    X, y = _data()
+    seen = []
+
+    def metric(outputs, targets):
+        seen.append(type(outputs[0]))
+        return 0.0
+
+    random.seed(4)
+    model = nn.MLP(3, [5, 2])
+    nn.fit(model, X, y, loss="cross_entropy", optimizer=optim.Adam(model.parameters()),
+           epochs=1, batch_size=4, compiled=True, metric=metric, progress=False)
+    assert seen and set(seen) == {list}
