@@ -4,6 +4,7 @@ tested), and the table ``OPS`` that ``register`` fills; the entries themselves a
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import chain
 from typing import Callable, Optional, Sequence
 
 from . import scalar_math
@@ -81,15 +82,17 @@ class Op:
     def join(self, *lists) -> tuple:
         """An n-ary node's children from its ``parts`` lists, laid end to end (dot: x₀…xₙ₋₁,
         w₀…wₙ₋₁); the lists must have equal lengths."""
-        from .value import as_value
+        from .value import Value, as_value
 
         if len(lists) != self.parts:
             raise TypeError(f"{self.name} takes {self.parts} list(s) of values, got {len(lists)}")
-        lists = [[as_value(v) for v in part] for part in lists]
+        # a Value is taken as it is without a call (a 784-input dot joins 1,570 of them, and
+        # calling as_value on each was most of an eager MNIST forward)
+        lists = [[v if type(v) is Value else as_value(v) for v in part] for part in lists]
         if len({len(part) for part in lists}) > 1:
             raise ValueError(f"{self.name} needs {self.parts} sequences of equal length, got "
                              f"{' and '.join(str(len(part)) for part in lists)}")
-        return tuple(v for part in lists for v in part)
+        return tuple(chain.from_iterable(lists))
 
     def split(self, children: Sequence) -> tuple:
         """The inverse of ``join``: an n-ary node's children as its ``parts`` lists."""
