@@ -50,9 +50,11 @@ def activate(v: tv.Value, name: str) -> tv.Value:
     return {"relu": v.relu, "tanh": v.tanh, "linear": lambda: v}[name]()
 
 
-def mlp_graph(rng_draw, samples, nin, widths, styles, acts, variation_of):
+def mlp_graph(rng_draw, samples, nin, widths, styles, acts, variation_of, root_kind="loss"):
     """(root, leaves): every sample through every layer; ``variation_of(s, layer, j)`` says how
-    neuron j's row for sample s departs from the shared pattern."""
+    neuron j's row for sample s departs from the shared pattern. The root is a loss-like sum of
+    squares and outputs, or (``root_kind="sum"``, as nn.predict compiles) the outputs' sum, into
+    which each output's own sum folds."""
     value = rng_draw
     xs = [[tv.Value(value(), label=f"x{s}.{i}") for i in range(nin)] for s in range(samples)]
     layers, n = [], nin
@@ -78,7 +80,10 @@ def mlp_graph(rng_draw, samples, nin, widths, styles, acts, variation_of):
                 new.append(activate(pre_activation(styles[L], w, x, b), acts[L]))
             h = new
         outs.extend(h)
-    root = tv.sum([o * o for o in outs]) + tv.sum(outs) * 0.5
+    if root_kind == "sum":
+        root = tv.sum(outs)
+    else:
+        root = tv.sum([o * o for o in outs]) + tv.sum(outs) * 0.5
     leaves = [v for row in xs for v in row] + [
         v for W, B in layers for v in [u for w in W for u in w] + B]
     return root, leaves
@@ -128,7 +133,7 @@ def mlps(draw):
         return variations[key]
 
     root, leaves = mlp_graph(lambda: draw(values), samples, nin, widths, styles, acts,
-                             variation_of)
+                             variation_of, draw(st.sampled_from(["loss", "sum"])))
     # away from relu's kink: BLAS's rounding must not flip a unit on or off
     for v in tv.topo_order(root):
         if v.op == "relu":
@@ -171,6 +176,18 @@ def test_a_plain_mlp_becomes_one_block_per_layer(style):
     bias = style != "nobias"  # b + tv.dot(w, x): the dot is inlined into the bias sum
     shapes = [(max(d.S, d.J), min(d.S, d.J), d.h) for d in prog._p.dense]
     assert shapes == [(5, 4, 3 + bias), (5, 2, 4 + bias)]
+
+
+@pytest.mark.parametrize("samples", [1, 3])
+def test_outputs_folded_into_a_sum_read_their_own_value(samples):
+    """nn.predict compiles the sum of a tv.dot MLP's outputs: each output (dot + bias) folds
+    into that sum, and its dot's products are inlined into the sum's dense row; value(output)
+    must read the output's own terms, not the first terms of the widened row."""
+    rng = _seeded(7)
+    root, leaves = mlp_graph(rng, samples, 3, [4, 2], ["dot", "dot"],
+                             ["relu", "linear"], lambda s, L, j: "none", root_kind="sum")
+    prog = check(root, leaves)
+    assert prog.dense_blocks, "the layers should run as dense blocks"
 
 
 def test_the_exact_path_sums_forward_as_eager_does():

@@ -20,6 +20,7 @@ NumPy sorts, so compiling 10⁶ nodes takes seconds, not minutes; nothing recurs
 from __future__ import annotations
 
 import operator
+from bisect import bisect_left
 from dataclasses import dataclass
 from itertools import chain
 from typing import List, NamedTuple, Optional
@@ -216,11 +217,19 @@ def _rewrite_rows(blocks: list, groups: dict, n: int):
     per block, the rewritten groups' original term lists, how many new ids, the inlined nodes."""
     ids, original, inlined = [], {}, set()
     fresh = n
+    folded_into = None  # group -> the groups folded directly into it, built when first needed
     for block in blocks:
         out = []
         for row in block.rows:
             g = groups[row.node]
             terms = row.terms
+            if row.inlined:
+                if folded_into is None:
+                    folded_into = {}
+                    for h in groups.values():
+                        if h.into is not None:
+                            folded_into.setdefault(id(h.into), []).append(h)
+                _widen_folded(g, row.inlined, folded_into)
             for c, first_term, size in row.inlined:
                 cg = groups[c]
                 cg.into, cg.offset, cg.size, cg.sign = g, first_term, size, 1.0
@@ -243,6 +252,27 @@ def _rewrite_rows(blocks: list, groups: dict, n: int):
             fresh += 1
         ids.append(out)
     return ids, original, fresh - n, inlined
+
+
+def _widen_folded(g, inlined: tuple, folded_into: dict) -> None:
+    """A row that inlines product groups lists more terms than its group did (each ``1·c`` term
+    became c's products): move the term ranges of the groups folded into g, at any depth, from
+    the group's term positions to the row's, so ``value()`` of such a node reads its own terms."""
+    at, before = [], [0]  # each inlined term's position in the group's terms; terms gained
+    for _c, first_term, size in sorted(inlined, key=lambda t: t[1]):
+        at.append(first_term - before[-1])
+        before.append(before[-1] + size - 1)
+
+    def moved(position: int) -> int:  # a range boundary, from group positions to row positions
+        return position + before[bisect_left(at, position)]
+
+    stack = [(h, 0, 0) for h in folded_into.get(id(g), ())]  # (group, parent's start old/new)
+    while stack:
+        h, parent_old, parent_new = stack.pop()
+        start = parent_old + h.offset
+        new_start, new_end = moved(start), moved(start + h.size)
+        h.offset, h.size = new_start - parent_new, new_end - new_start
+        stack.extend((c, start, new_start) for c in folded_into.get(id(h), ()))
 
 
 def _factor_slots(keys, slot: np.ndarray, one: int) -> np.ndarray:
