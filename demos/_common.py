@@ -91,7 +91,7 @@ class Predictor:
         return np.array(self.rows(points.tolist())).reshape(len(points), -1)
 
 
-def predict(model, points, batch: int = 512):
+def predict(model, points, batch=None):
     """``nn.predict``'s outputs for every row of ``points`` as an array (N, outputs)."""
     import numpy as np
 

@@ -330,3 +330,29 @@ def test_predict_gives_floats_in_eval_mode_and_leaves_grads():
     many = nn.MLP(2, [4, 3])
     rows = nn.predict(many, X)
     assert len(rows) == 3 and all(len(r) == 3 and isinstance(r[0], float) for r in rows)
+
+
+def test_predict_picks_a_compiled_batch_for_a_big_network_and_agrees_with_eager():
+    from nn.predict import Predictor, _plan
+
+    random.seed(3)
+    wide = nn.MLP(64, [32, 10], use_dot=True)  # ~2,400 edges a row: compiling pays off
+    small = nn.MLP(2, [4, 1])
+    rng = random.Random(0)
+    X = [[rng.uniform(0, 1) for _ in range(64)] for _ in range(300)]
+    batch, compiled = _plan(wide, 64, len(X))
+    assert compiled and 1 <= batch < len(X)
+    assert _plan(small, 2, 3)[1] is False  # three rows of a tiny network: eager
+    got = nn.predict(wide, X)
+    want = nn.predict(wide, X, compiled=False)
+    assert len(got) == 300 and all(len(r) == 10 for r in got)
+    assert max(abs(a - b) for r, s in zip(got, want) for a, b in zip(r, s)) < 1e-12
+    # one Predictor follows the model: rows after a parameter change, a short last chunk
+    P = Predictor(wide, 64, batch=7)
+    for p in wide.parameters():
+        p.data *= 0.5
+    got = P(X[:10])
+    want = nn.predict(wide, X[:10], compiled=False)
+    assert max(abs(a - b) for r, s in zip(got, want) for a, b in zip(r, s)) < 1e-12
+    with pytest.raises(ValueError, match="rows of 64 inputs, got a row of 3"):
+        P([[0.0, 1.0, 2.0]])
