@@ -1,24 +1,37 @@
 """Optimizers: SGD, Adagrad, RMSprop, Adam, AdamW, following PyTorch's update rules exactly.
 
-Each keeps per-parameter state in plain lists and, given the gradients left by ``backward()``,
-updates ``p.data`` in place. ``step_arrays`` is the same step on NumPy arrays (the compiled
-``fit`` keeps its parameters there); the scalar ``_update`` rules are the reference, and each
-``_update_arrays`` computes the same formulas, operation for operation, on float64 arrays.
-Every optimizer also takes ``decay``: inverse-time learning-rate
-decay, lrₜ = lr / (1 + decay·t), where t counts completed steps (the first step uses lr).
-The floating-point operations are written in PyTorch's order, so with ``decay=0`` the
-trajectories match torch.optim to rounding.
+Each optimizer writes its update once, as ``_rule(xp, s, p, g, lr)``: the new value of a
+parameter p from its gradient g, reading and assigning its state as ``s[name]``, with ``xp``
+supplying what the rule needs beyond + - * / (``sqrt``, ``maximum``, ``copy``). The same text
+runs on two kinds of number:
 
-A step is all or nothing: every new value and every new state entry is computed first, on a
-scratch copy, then all are assigned at once with Ctrl-C held back (``nn.atomic``). An error or
-a KeyboardInterrupt therefore leaves the parameters and the state at the last whole step.
+- ``FLOATS``: Python floats, one parameter at a time (``s`` is parameter i's entries of the
+  per-parameter state lists, ``self.m[i]`` ...);
+- ``ARRAYS`` (``_arrays()``, NumPy loaded on first use): float64 arrays holding every
+  parameter at once (``s`` maps a state name to its array).
+
+IEEE 754 rounds each +, -, *, / and sqrt of two float64 numbers the same way whether NumPy or
+Python does it, and the rule evaluates them in the same order on both, so the two give the
+same bits. ``step()`` runs the rule on ARRAYS (an Adam step on 4,810 parameters takes a
+quarter of the per-parameter loop's time) and ``step_arrays`` is the same step for the
+compiled ``fit``, which keeps its parameters in arrays. Every optimizer also takes ``decay``:
+inverse-time learning-rate decay, lrₜ = lr / (1 + decay·t), where t counts completed steps
+(the first step uses lr). The floating-point operations are written in PyTorch's order, so
+with ``decay=0`` the trajectories match torch.optim to rounding.
+
+A step is all or nothing: every new value and every new state entry is computed first (on
+arrays, or on a scratch copy of the lists), then all are assigned at once with Ctrl-C held
+back (``nn.atomic``). An error or a KeyboardInterrupt therefore leaves the parameters and the
+state at the last whole step.
 """
 
 from __future__ import annotations
 
 import copy
+import functools
 import math
-from typing import Iterable, List, Tuple
+from types import SimpleNamespace
+from typing import Iterable, List, Optional, Tuple
 
 import tinygrad_value as tv
 
@@ -26,11 +39,100 @@ from .atomic import interrupts_deferred
 from .params import as_parameters
 
 
+def _maximum(a: float, b: float) -> float:
+    """max(a, b) as torch.maximum computes it: NaN if either is NaN, a on a tie (Python's
+    ``max(a, b)`` returns a when b is NaN, dropping the NaN)."""
+    return a if a >= b or a != a else b
+
+
+def _same(x: float) -> float:
+    return x  # a float cannot be changed in place, so it is its own copy
+
+
+FLOATS = SimpleNamespace(sqrt=math.sqrt, maximum=_maximum, copy=_same)
+
+
+@functools.lru_cache(maxsize=None)
+def _arrays() -> Optional[SimpleNamespace]:
+    """ARRAYS: the rule's functions on float64 NumPy arrays, or None if NumPy is not installed
+    (``step()`` then runs the rule per parameter, on FLOATS)."""
+    try:
+        import numpy as np
+    except ImportError:
+        return None
+
+    def maximum(a, b):
+        return np.where((a >= b) | (a != a), a, b)  # _maximum's test, element by element
+
+    return SimpleNamespace(np=np, sqrt=np.sqrt, maximum=maximum, copy=np.copy)
+
+
+class _NotFloats(Exception):
+    """A list ``step()`` read holds something other than n Python floats."""
+
+
+def _table(np, values, n: int):
+    """``values`` as a float64 array of shape (n,) if it is n Python floats, else _NotFloats.
+    Only exact floats: an int, a NumPy float32 or a string by mistake computes differently (or
+    fails) in Python's arithmetic, so its step is left to the per-parameter path."""
+    try:
+        if len(values) != n or set(map(type, values)) != _FLOAT:
+            raise _NotFloats
+    except TypeError:  # not a list at all
+        raise _NotFloats from None
+    return np.fromiter(values, dtype=np.float64, count=n)
+
+
+_FLOAT = {float}
+
+
+class _Entries:
+    """``s`` on FLOATS: parameter i's entries of the state lists (``lists``: name -> list)."""
+
+    __slots__ = ("lists", "i")
+
+    def __init__(self, lists: dict, i: int = 0) -> None:
+        self.lists, self.i = lists, i
+
+    def __getitem__(self, name: str) -> float:
+        return self.lists[name][self.i]
+
+    def __setitem__(self, name: str, x: float) -> None:
+        self.lists[name][self.i] = x
+
+
+class _Tables:
+    """``s`` on ARRAYS inside ``step()``: each state list read into a float64 array the first
+    time the rule asks for it; ``written`` holds the arrays the rule assigned (the lists it
+    never assigns are left as they are)."""
+
+    def __init__(self, np, opt: "Optimizer") -> None:
+        self.np, self.n = np, len(opt.params)
+        self.lists = {name: getattr(opt, name) for name in opt.state_names}
+        self.read: dict = {}
+        self.written: dict = {}
+
+    def __getitem__(self, name: str):
+        if name in self.written:
+            return self.written[name]
+        if name not in self.read:
+            self.read[name] = _table(self.np, self.lists[name], self.n)
+        return self.read[name]
+
+    def __setitem__(self, name: str, x) -> None:
+        if name not in self.lists:
+            raise KeyError(name)
+        self.written[name] = x
+
+
 class Optimizer:
     """Holds the parameters, the base ``lr``, the step count ``t`` and ``weight_decay`` λ.
 
-    ``step()`` applies the weight decay, so a subclass's ``_update`` sees the gradient it
-    steps with: L2, g ← ∇ + λp, or with ``decoupled = True`` (AdamW) p ← p·(1 - lr·λ).
+    The base class applies the weight decay, so the rule sees the gradient it steps with: L2,
+    g ← ∇ + λp, or with ``decoupled = True`` (AdamW) p ← p·(1 - lr·λ). A subclass writes
+    ``_rule``, once, for FLOATS and ARRAYS alike. The older hook, ``_update(i, p, g, lr)``
+    on floats, is still honoured: a subclass that overrides it is stepped one parameter at a
+    time through it.
     """
 
     decoupled = False
@@ -60,40 +162,98 @@ class Optimizer:
 
     def step(self) -> None:
         """Update every parameter from its ``.grad``, then count the step; all or nothing."""
-        lr, wd = self.current_lr, self.weight_decay
-        # The update runs on a scratch optimizer whose state lists are copies, so nothing the
-        # caller can see changes until every new value exists.
+        lr = self.current_lr
+        # The update runs on a scratch optimizer (this step's constants are set on it), so
+        # nothing the caller can see changes until every new value exists.
         work = copy.copy(self)
-        for name in self.state_names:
-            setattr(work, name, list(getattr(self, name)))
         work._start_step(lr)
-        new_data = []
-        for i, param in enumerate(self.params):
-            p, g = param.data, param.grad
-            if wd:
-                if self.decoupled:
-                    p = p * (1 - lr * wd)
-                else:
-                    g = g + wd * p
-            new_data.append(work._update(i, p, g, lr))
+        new = self._step_on_arrays(work, lr) if self._runs_the_rule() else None
+        if new is None:
+            new = self._step_per_parameter(work, lr)
+        new_data, new_lists = new
         with interrupts_deferred():
-            for name in self.state_names:
-                setattr(self, name, getattr(work, name))
+            for name, values in new_lists.items():
+                setattr(self, name, values)
             for param, x in zip(self.params, new_data):
                 param.data = x
             self.t += 1
 
+    def _step_on_arrays(self, work: "Optimizer", lr: float):
+        """``step()``'s new values and state lists, from one run of the rule on ARRAYS; None
+        where the per-parameter path must decide instead: NumPy missing, a value, gradient or
+        state entry that is not a real number, or a result that is not finite. Where Python
+        raises (0/0 with ``eps=0`` is a ZeroDivisionError, √ of a negative a ValueError) NumPy
+        returns inf or NaN, so rerunning such a step per parameter raises what it always did."""
+        xp = _arrays()
+        if xp is None:
+            return None
+        np, n = xp.np, len(self.params)
+        state = _Tables(np, self)
+        try:
+            P = _table(np, [p.data for p in self.params], n)
+            G = _table(np, [p.grad for p in self.params], n)
+            with np.errstate(all="ignore"):  # the per-parameter rerun reports what went wrong
+                P, G = work._decayed(P, G, lr)
+                new_p = work._rule(xp, state, P, G, lr)
+        except _NotFloats:
+            return None
+        if not (np.isfinite(new_p).all() and all(np.isfinite(a).all()
+                                                  for a in state.written.values())):
+            return None
+        return new_p.tolist(), {name: a.tolist() for name, a in state.written.items()}
+
+    def _step_per_parameter(self, work: "Optimizer", lr: float):
+        """``step()`` one parameter at a time on FLOATS, into copies of the state lists:
+        through ``_update`` where a subclass overrides it, else straight into the rule."""
+        lists = {name: list(getattr(self, name)) for name in self.state_names}
+        for name, values in lists.items():
+            setattr(work, name, values)
+        rule = work._rule if self._owner("_update") is Optimizer else None
+        s = _Entries(lists)  # one view moved along the parameters, not an object for each
+        new_data = []
+        for i, param in enumerate(self.params):
+            p, g = param.data, param.grad
+            if work.weight_decay:
+                p, g = work._decayed(p, g, lr)
+            if rule is None:
+                new_data.append(work._update(i, p, g, lr))  # a subclass's own hook
+            else:
+                s.i = i
+                new_data.append(rule(FLOATS, s, p, g, lr))
+        return new_data, lists
+
+    def _decayed(self, p, g, lr: float):
+        """(p, g) after weight decay λ, for floats or arrays: L2 adds λp to g; decoupled
+        (AdamW) scales p by 1 - lr·λ."""
+        wd = self.weight_decay
+        if wd:
+            if self.decoupled:
+                p = p * (1 - lr * wd)
+            else:
+                g = g + wd * p
+        return p, g
+
+    def _owner(self, name: str) -> type:
+        """The class whose definition of ``name`` this optimizer uses."""
+        return next(c for c in type(self).__mro__ if name in c.__dict__)
+
+    def _runs_the_rule(self) -> bool:
+        """Whether both hooks are the base class's, which run ``_rule`` (on FLOATS and on
+        ARRAYS), and ``_start_step`` belongs with that rule."""
+        rule = self._owner("_rule")
+        return (rule is not Optimizer and self._owner("_update") is Optimizer
+                and self._owner("_update_arrays") is Optimizer
+                and issubclass(rule, self._owner("_start_step")))
+
     def supports_arrays(self) -> bool:
-        """Whether ``step_arrays`` computes this optimizer's rule: a subclass that overrides
-        ``_update`` or ``_start_step`` without its own ``_update_arrays`` does not."""
-        mro = type(self).__mro__
-
-        def owner(name):
-            return next(c for c in mro if name in c.__dict__)
-
-        arrays = owner("_update_arrays")
-        return (arrays is not Optimizer and issubclass(arrays, owner("_update"))
-                and issubclass(arrays, owner("_start_step")))
+        """Whether ``step_arrays`` computes this optimizer's rule: every ``_rule`` does; a
+        subclass that overrides ``_update`` or ``_start_step`` without its own
+        ``_update_arrays`` does not."""
+        if self._runs_the_rule():
+            return True
+        arrays = self._owner("_update_arrays")
+        return (arrays is not Optimizer and issubclass(arrays, self._owner("_update"))
+                and issubclass(arrays, self._owner("_start_step")))
 
     def state_arrays(self) -> dict:
         """The per-parameter state lists as float64 arrays (name -> array), for ``step_arrays``."""
@@ -112,30 +272,34 @@ class Optimizer:
         ``self.params`` order), ``state`` from ``state_arrays()``. Returns the new values and a
         new state dict (the inputs are not modified) and counts the step; storing the results
         is the caller's (run it with Ctrl-C deferred, so the count and the results agree)."""
-        lr, wd = self.current_lr, self.weight_decay
+        lr = self.current_lr
         work = copy.copy(self)
         work._start_step(lr)
-        if wd:
-            if self.decoupled:
-                P = P * (1 - lr * wd)
-            else:
-                G = G + wd * P
+        P, G = work._decayed(P, G, lr)
         new_state = dict(state)
         new_p = work._update_arrays(new_state, P, G, lr)
         self.t += 1
         return new_p, new_state
 
-    def _update_arrays(self, state: dict, p, g, lr: float):
-        """All parameters at once: ``_update``'s formulas on arrays; new state arrays replace
-        the entries of ``state`` (never written in place)."""
+    def _rule(self, xp, s, p, g, lr: float):
+        """The new value of p (one float, or an array of them all) from p and its gradient g
+        (weight decay applied), for ``xp`` FLOATS or ARRAYS. The state is read and assigned as
+        ``s[name]``, one of ``state_names``: assign a new value, never change one in place."""
         raise NotImplementedError
+
+    def _update_arrays(self, state: dict, p, g, lr: float):
+        """All parameters at once: the rule on ARRAYS; new state arrays replace the entries
+        of ``state`` (never written in place)."""
+        return self._rule(_arrays(), state, p, g, lr)
 
     def _start_step(self, lr: float) -> None:
-        """Compute this step's constants (bias corrections, decayed lr) once, before the loop."""
+        """Compute this step's constants (bias corrections, decayed lr) once, before the rule."""
 
     def _update(self, i: int, p: float, g: float, lr: float) -> float:
-        """Parameter i's new value from its value p and gradient g (weight decay applied)."""
-        raise NotImplementedError
+        """Parameter i's new value from its value p and gradient g (weight decay applied): the
+        rule on FLOATS. Overriding this (the older way to write an optimizer) still works."""
+        lists = {name: getattr(self, name) for name in self.state_names}
+        return self._rule(FLOATS, _Entries(lists, i), p, g, lr)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(lr={self.lr}, decay={self.decay}, t={self.t})"
@@ -171,23 +335,13 @@ class SGD(Optimizer):
         self.nesterov = bool(nesterov)
         self.buf: List[float] = [0.0] * len(self.params)
 
-    def _update(self, i, p, g, lr):
+    def _rule(self, xp, s, p, g, lr):
         if self.momentum:
             if self.t == 0:
-                buf = g
+                buf = xp.copy(g)  # the state must not be the caller's gradient array
             else:
-                buf = self.buf[i] * self.momentum + (1.0 - self.dampening) * g
-            self.buf[i] = buf
-            g = g + self.momentum * buf if self.nesterov else buf
-        return p + (-lr) * g
-
-    def _update_arrays(self, state, p, g, lr):
-        if self.momentum:
-            if self.t == 0:
-                buf = g.copy()
-            else:
-                buf = state["buf"] * self.momentum + (1.0 - self.dampening) * g
-            state["buf"] = buf
+                buf = s["buf"] * self.momentum + (1.0 - self.dampening) * g
+            s["buf"] = buf
             g = g + self.momentum * buf if self.nesterov else buf
         return p + (-lr) * g
 
@@ -211,16 +365,9 @@ class Adagrad(Optimizer):
     def _start_step(self, lr):
         self._clr = lr / (1 + self.t * self.lr_decay)
 
-    def _update(self, i, p, g, lr):
-        s = self.sum[i] + g * g
-        self.sum[i] = s
-        return p + -self._clr * g / (math.sqrt(s) + self.eps)
-
-    def _update_arrays(self, state, p, g, lr):
-        import numpy as np
-
-        s = state["sum"] = state["sum"] + g * g
-        return p + -self._clr * g / (np.sqrt(s) + self.eps)
+    def _rule(self, xp, s, p, g, lr):
+        total = s["sum"] = s["sum"] + g * g
+        return p + -self._clr * g / (xp.sqrt(total) + self.eps)
 
 
 class RMSprop(Optimizer):
@@ -240,39 +387,23 @@ class RMSprop(Optimizer):
         n = len(self.params)
         self.square_avg, self.grad_avg, self.buf = [0.0] * n, [0.0] * n, [0.0] * n
 
-    def _update(self, i, p, g, lr):
-        v = self.square_avg[i] * self.alpha + (1.0 - self.alpha) * g * g
-        self.square_avg[i] = v
+    def _rule(self, xp, s, p, g, lr):
+        v = s["square_avg"] = s["square_avg"] * self.alpha + (1.0 - self.alpha) * g * g
         if self.centered:
-            m = _lerp(self.grad_avg[i], g, 1.0 - self.alpha)
-            self.grad_avg[i] = m
-            avg = math.sqrt(v + -1.0 * m * m) + self.eps
+            m = s["grad_avg"] = _lerp(s["grad_avg"], g, 1.0 - self.alpha)
+            avg = xp.sqrt(v + -1.0 * m * m) + self.eps
         else:
-            avg = math.sqrt(v) + self.eps
+            avg = xp.sqrt(v) + self.eps
         if self.momentum:
-            buf = self.buf[i] * self.momentum + g / avg
-            self.buf[i] = buf
-            return p + (-lr) * buf
-        return p + -lr * g / avg
-
-    def _update_arrays(self, state, p, g, lr):
-        import numpy as np
-
-        v = state["square_avg"] = state["square_avg"] * self.alpha + (1.0 - self.alpha) * g * g
-        if self.centered:
-            m = state["grad_avg"] = _lerp(state["grad_avg"], g, 1.0 - self.alpha)
-            avg = np.sqrt(v + -1.0 * m * m) + self.eps
-        else:
-            avg = np.sqrt(v) + self.eps
-        if self.momentum:
-            buf = state["buf"] = state["buf"] * self.momentum + g / avg
+            buf = s["buf"] = s["buf"] * self.momentum + g / avg
             return p + (-lr) * buf
         return p + -lr * g / avg
 
 
 class Adam(Optimizer):
     """m ← β₁m + (1-β₁)g;  v ← β₂v + (1-β₂)g²;  p ← p - lr/(1-β₁ᵗ) · m / (√v/√(1-β₂ᵗ) + ε),
-    with t counted from 1 for the bias corrections. ``weight_decay`` adds λp to g (L2)."""
+    with t counted from 1 for the bias corrections. ``weight_decay`` adds λp to g (L2);
+    ``amsgrad`` divides by the running maximum of v instead (NaN stays NaN, as in torch)."""
 
     state_names = ("m", "v", "v_max")
 
@@ -296,25 +427,13 @@ class Adam(Optimizer):
         self._step_size = lr / (1 - beta1 ** step)
         self._bias_correction2_sqrt = (1 - beta2 ** step) ** 0.5
 
-    def _update(self, i, p, g, lr):
+    def _rule(self, xp, s, p, g, lr):
         beta1, beta2 = self.betas
-        m = _lerp(self.m[i], g, 1 - beta1)
-        v = self.v[i] * beta2 + (1 - beta2) * g * g
-        self.m[i], self.v[i] = m, v
+        m = s["m"] = _lerp(s["m"], g, 1 - beta1)
+        v = s["v"] = s["v"] * beta2 + (1 - beta2) * g * g
         if self.amsgrad:
-            v = self.v_max[i] = max(self.v_max[i], v)
-        denom = math.sqrt(v) / self._bias_correction2_sqrt + self.eps
-        return p + -self._step_size * m / denom
-
-    def _update_arrays(self, state, p, g, lr):
-        import numpy as np
-
-        beta1, beta2 = self.betas
-        m = state["m"] = _lerp(state["m"], g, 1 - beta1)
-        v = state["v"] = state["v"] * beta2 + (1 - beta2) * g * g
-        if self.amsgrad:
-            v = state["v_max"] = np.maximum(state["v_max"], v)
-        denom = np.sqrt(v) / self._bias_correction2_sqrt + self.eps
+            v = s["v_max"] = xp.maximum(s["v_max"], v)
+        denom = xp.sqrt(v) / self._bias_correction2_sqrt + self.eps
         return p + -self._step_size * m / denom
 
 
