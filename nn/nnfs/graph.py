@@ -232,7 +232,8 @@ class Layout:
     for a matrix, its transpose's (a dense block stores its outputs neuron by neuron), read and
     written through slices; else one index array."""
 
-    MAX_RUNS = 4
+    MAX_RUNS = 4  # more runs, or runs of fewer than RUN elements on average: an index array
+    RUN = 1024
 
     def __init__(self, positions: np.ndarray, shape: tuple) -> None:
         self.shape = shape
@@ -242,7 +243,8 @@ class Layout:
             runs_t = _runs(positions.reshape(shape).T.reshape(-1))
             if len(runs_t) < len(self.runs):
                 self.transposed, self.runs = True, runs_t
-        if len(self.runs) > self.MAX_RUNS:
+        n = len(positions)
+        if len(self.runs) > 1 and len(self.runs) > min(self.MAX_RUNS, n // self.RUN):
             self.transposed, self.runs = False, None
         self._positions = positions
         # what run_backward is seeded at: one slice, or every position in the array's order

@@ -207,6 +207,8 @@ def backward_calls(prog, seeded: Optional[set], top: bool) -> Calls:
     recipes = prog._narrow
     last = len(steps) - 1
     seeded = seeded or set()
+    # without the root's level, a level whose every edge comes from the root receives nothing
+    from_root = None if top else np.sort(prog._top_edges())
     calls: Calls = []
     i = last if top else last - 1
     while i >= 0:
@@ -218,12 +220,16 @@ def backward_calls(prog, seeded: Optional[set], top: bool) -> Calls:
                                  seeded))
             i = j
             continue
-        calls.extend(_backward_level(prog, steps[i], gather=i < last, seed=i in seeded))
+        o0, o1, e0, e1, group, ews, blocks = steps[i]
+        if i < last:  # the top level holds only the root, seeded by the caller
+            calls.extend(_gather_level(prog, o0, o1, e0, e1, i in seeded, from_root))
+        calls.extend(_dense_backward(prog, d) for d in blocks)
+        if group is not None:
+            calls.append(_group_backward(prog, group))
+        calls.extend(_elementwise_backward(prog, ew) for ew in ews)
         i -= 1
     o0, o1, e0, e1 = p.level0
-    calls.append(_gather(prog, o0, o1, e0, e1))
-    if -1 in seeded:
-        calls.append(_add_seeds(prog, o0, o1))
+    calls.extend(_gather_level(prog, o0, o1, e0, e1, -1 in seeded, from_root))
     return calls
 
 
@@ -236,60 +242,75 @@ def _narrow_backward(prog, recipes: list, first: int, last: int, seeded: set) ->
         i -= 1
 
 
-def _backward_level(prog, step, gather: bool, seed: bool) -> Calls:
-    o0, o1, e0, e1, group, ews, blocks = step
-    calls = []
-    if gather:  # the top level holds only the root, seeded by the caller
-        calls.append(_gather(prog, o0, o1, e0, e1))
-        if seed:
-            calls.append(_add_seeds(prog, o0, o1))
-    calls.extend(_dense_backward(prog, d) for d in blocks)
-    if group is not None:
-        calls.append(_group_backward(prog, group))
-    calls.extend(_elementwise_backward(prog, ew) for ew in ews)
-    return calls
-
-
-def _add_seeds(prog, o0: int, o1: int) -> Callable:
+def _gather_level(prog, o0: int, o1: int, e0: int, e1: int, seed: bool,
+                  from_root: Optional[np.ndarray]) -> Calls:
+    """A level's gradients: what its edges bring (``_gather``), plus its seeds."""
     G = prog._G[o0:o1]
-    return partial(np.add, G, prog._S[o0:o1], out=G)
+    if from_root is not None and e1 > e0 and \
+            np.searchsorted(from_root, e1) - np.searchsorted(from_root, e0) == e1 - e0:
+        # every edge is the unseeded root's (so 0): 0.0 + seed, as a sum from 0.0 gives
+        if seed:
+            return [partial(np.add, prog._S[o0:o1], 0.0, out=G)]
+        return [partial(G.fill, 0.0)]
+    calls = [_gather(prog, o0, o1, e0, e1)]
+    if seed:
+        calls.append(partial(np.add, G, prog._S[o0:o1], out=G))
+    return calls
 
 
 def _gather(prog, o0: int, o1: int, e0: int, e1: int) -> Callable:
     """G[o0:o1] = each slot's contributions from the edge buffer, summed from 0.0 in buffer
-    order (the order eager backward adds them, see ``schedule.py``)."""
+    order (the order eager backward adds them, see ``schedule.py``). The constant 1.0 (the
+    last slot of level 0) is no node's: its gradient, never read, is not gathered."""
     G, C = prog._G[o0:o1], prog._C[e0:e1]
     local = prog._p.edge_local[e0:e1]
-    n, ne = o1 - o0, e1 - e0
+    n = o1 - o0
+    pos = np.arange(e1 - e0)
+    if o0 == 0:
+        keep = local != prog._nleaf
+        local, pos = local[keep], pos[keep]
+    ne = len(local)
     if ne == 0:
         return partial(G.fill, 0.0)
     # the buffer lists every destination's first contribution, in slot order, before any
     # second one (schedule.py's round-robin): that prefix is strictly increasing
-    steps = np.diff(local)
-    down = np.flatnonzero(steps <= 0)
+    down = np.flatnonzero(np.diff(local) <= 0)
     k = int(down[0]) + 1 if down.size else ne
     first, rest = local[:k], local[k:]
     if ne - k >= k or (ne > k and not np.isin(rest, first).all()):
-        def gather_bincount(G=G, C=C, local=local, n=n, bincount=np.bincount) -> None:
-            G[...] = bincount(local, C, minlength=n)
-        return gather_bincount
+        where = _consecutive(pos)
+        if where is not None:
+            def gather_bincount(G=G, C=C[where[0]:where[1]], local=local, n=n,
+                                bincount=np.bincount) -> None:
+                G[...] = bincount(local, C, minlength=n)
+            return gather_bincount
+
+        def gather_some(G=G, C=C, pos=pos, local=local, n=n, bincount=np.bincount) -> None:
+            G[...] = bincount(local, C[pos], minlength=n)
+        return gather_some
     calls = []
-    run = _consecutive(first)
-    if run is not None:
+    run, at = _consecutive(first), _consecutive(pos[:k])
+    if run is not None and at is not None:
         a, b = run
         if a > 0:
             calls.append(partial(G[:a].fill, 0.0))
         if b < n:
             calls.append(partial(G[b:].fill, 0.0))
-        calls.append(partial(np.add, C[:k], 0.0, out=G[a:b]))
+        calls.append(partial(np.add, C[at[0]:at[1]], 0.0, out=G[a:b]))
     else:
         calls.append(partial(G.fill, 0.0))
 
-        def copy_first(G=G, first=first, Ck=C[:k]) -> None:
-            G[first] = Ck + 0.0
+        def copy_first(G=G, first=first, C=C, at=pos[:k]) -> None:
+            G[first] = C[at] + 0.0
         calls.append(copy_first)
     if ne > k:
-        calls.append(partial(np.add.at, G, rest, C[k:]))
+        at = _consecutive(pos[k:])
+        if at is not None:
+            calls.append(partial(np.add.at, G, rest, C[at[0]:at[1]]))
+        else:
+            def add_rest(G=G, rest=rest, C=C, at=pos[k:], add_at=np.add.at) -> None:
+                add_at(G, rest, C[at])
+            calls.append(add_rest)
     if len(calls) == 1:
         return calls[0]
 

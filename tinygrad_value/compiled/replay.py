@@ -54,6 +54,7 @@ class Program:
         self._nleaf = len(self._leaves)
         m = p.size
         self._V = np.zeros(m, dtype=np.float64)
+        self._leaf_values = self._V[:self._nleaf]
         self._G = np.zeros(m, dtype=np.float64)
         # one gradient contribution per edge; every array is float64 by name, whatever the
         # defaults have been patched to (nnfs.init() makes np.zeros float32)
@@ -218,16 +219,22 @@ class Program:
         ``data`` (float64, same length) for the next ``run()``; the Values' ``.data`` are not
         touched (and ``prog()`` / ``forward()``, which re-read every ``.data``, overwrite what
         was loaded)."""
+        data = np.asarray(data, dtype=np.float64).reshape(-1)
         if isinstance(index, slice):
             r = range(*index.indices(self._p.size))
-            bad = len(r) and max(r[0], r[-1]) >= self._nleaf
+            if not len(r) or max(r[0], r[-1]) < self._nleaf:
+                self._V[index] = data
+                return
         else:
             index = np.asarray(index, dtype=np.int64)
-            bad = index.size and (index.min() < 0 or index.max() >= self._nleaf)
-        if bad:
-            raise ValueError("load() sets leaves only: pass positions from prog.index(leaves), "
-                             "not of computed nodes")
-        self._V[index] = np.asarray(data, dtype=np.float64).reshape(-1)
+            if not index.size or index.min() >= 0:
+                try:  # a view of the leaves alone: a computed node's position is out of bounds
+                    self._leaf_values[index] = data
+                    return
+                except IndexError:
+                    pass
+        raise ValueError("load() sets leaves only: pass positions from prog.index(leaves), "
+                         "not of computed nodes")
 
     def run(self, root: bool = True) -> Optional[float]:
         """The forward pass from the loaded leaves (see ``load``); returns root's value.
