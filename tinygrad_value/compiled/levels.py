@@ -117,8 +117,8 @@ def _dense_forward(prog, d) -> Callable:
     i = prog._dense_index[id(d)]
     XB, XA = prog._XB[i], prog._XA[i]
     V = prog._V
-    take_b = partial(V.take, d.b_slots, None, XB, "clip")
-    take_a = partial(V.take, d.a_slots, None, XA, "clip")
+    take_b = _gather_2d(V, d.b_slots, XB)
+    take_a = _gather_2d(V, d.a_slots, XA)
     out, XAT = V[d.d0:d.d1].reshape(d.S, d.J), XA.T
 
     def dense_forward(take_b=take_b, take_a=take_a, XB=XB, XAT=XAT, out=out,
@@ -127,6 +127,67 @@ def _dense_forward(prog, d) -> Callable:
         take_a()
         matmul(XB, XAT, out=out)
     return dense_forward
+
+
+MAX_PIECES = 8  # a factor matrix's slots in more affine rectangles than this: an index array
+MIN_STRIDED = 1024  # fewer elements: an index array is as fast
+
+
+def _pieces(idx: np.ndarray) -> Optional[list]:
+    """``idx`` (R×K) as a few rectangles ``(r0, r1, c0, c1, base, rs, cs)``, each an affine
+    pattern idx[r, c] = base + (r − r0)·rs + (c − c0)·cs; None if it takes more than
+    MAX_PIECES. A layer's factors are such patterns: a row of inputs per sample, the bias's
+    column of ones (row stride 0), a first row laid out apart from the others."""
+    R, K = idx.shape
+    if R == 0 or K == 0:
+        return None
+    D = np.diff(idx, axis=0)
+    # same[i]: rows i, i + 1 and i + 2 are equally spaced
+    breaks = np.flatnonzero(~(D[1:] == D[:-1]).all(axis=1)) if R > 2 else np.zeros(0, int)
+    pieces = []
+    r0 = 0
+    while r0 < R:
+        if r0 == R - 1:
+            r1, step = R, np.zeros(K, dtype=idx.dtype)
+        else:
+            b = np.searchsorted(breaks, r0)
+            r1, step = (int(breaks[b]) + 2 if b < len(breaks) else R), D[r0]
+        row = idx[r0].tolist()
+        step = step.tolist()
+        c0 = 0
+        while c0 < K:
+            cs = row[c0 + 1] - row[c0] if c0 + 1 < K else 1
+            c1 = c0 + 1
+            while c1 < K and step[c1] == step[c0] and row[c1] - row[c1 - 1] == cs:
+                c1 += 1
+            pieces.append((r0, r1, c0, c1, row[c0], step[c0], cs))
+            if len(pieces) > MAX_PIECES:
+                return None
+            c0 = c1
+        r0 = r1
+    return pieces
+
+
+def _strided(a: np.ndarray, piece: tuple) -> np.ndarray:
+    """The view of ``a`` at one affine rectangle of positions (see ``_pieces``)."""
+    r0, r1, c0, c1, base, rs, cs = piece
+    return np.lib.stride_tricks.as_strided(a[base:], shape=(r1 - r0, c1 - c0),
+                                           strides=(rs * a.itemsize, cs * a.itemsize))
+
+
+def _gather_2d(V: np.ndarray, slots: np.ndarray, out: np.ndarray) -> Callable:
+    """out[...] = V[slots] for a matrix of slots: strided copies of a few affine rectangles,
+    or one gather."""
+    pieces = _pieces(slots) if slots.size >= MIN_STRIDED else None
+    if pieces is None:
+        return partial(V.take, slots, None, out, "clip")
+    copies = tuple(partial(np.copyto, out[r0:r1, c0:c1], _strided(V, pc))
+                   for pc in pieces for r0, r1, c0, c1 in [pc[:4]])
+
+    def gather_pieces(copies=copies) -> None:
+        for f in copies:
+            f()
+    return gather_pieces
 
 
 def _group_forward(prog, group) -> Callable:
@@ -332,6 +393,18 @@ def _dense_backward(prog, d) -> Callable:
         run = _consecutive(positions)
         if run is not None:
             return partial(np.matmul, x, y, out=C[run[0]:run[1]].reshape(shape))
+        at = positions.reshape(shape)
+        pieces = _pieces(at) if at.size >= MIN_STRIDED else None
+        if pieces is not None:  # into a buffer, then strided copies into the edge buffer
+            buf = np.zeros(shape, dtype=np.float64)
+            copies = tuple(partial(np.copyto, _strided(C, pc), buf[r0:r1, c0:c1])
+                           for pc in pieces for r0, r1, c0, c1 in [pc[:4]])
+
+            def scatter_pieces(x=x, y=y, buf=buf, copies=copies, matmul=np.matmul) -> None:
+                matmul(x, y, out=buf)
+                for f in copies:
+                    f()
+            return scatter_pieces
 
         def scatter(x=x, y=y, positions=positions) -> None:
             C[positions] = np.matmul(x, y).reshape(-1)
