@@ -365,7 +365,8 @@ def test_nary_ops_other_than_sum_and_dot_raise_a_clear_error():
 
 
 def test_dot_is_a_sum_of_mul_products_in_the_table():
-    """The replay evaluates dot with MUL's rules; this pins that the table agrees."""
+    """The replay multiplies a sum's terms with MUL's forward and differentiates them with DOT's
+    local rule (a term a·b is a one-pair dot); this pins that the table's two agree."""
     rng = np.random.default_rng(0)
     xs = list(rng.normal(size=4))
     ws = list(rng.normal(size=4))
@@ -374,6 +375,9 @@ def test_dot_is_a_sum_of_mul_products_in_the_table():
     locals_ = ops.DOT.local(np_math, *xs, *ws, out)
     assert list(locals_) == [ops.MUL.local(np_math, x, w, 0.0)[0] for x, w in zip(xs, ws)] + \
         [ops.MUL.local(np_math, x, w, 0.0)[1] for x, w in zip(xs, ws)]
+    a, b = np.array(xs), np.array(ws)  # one pair, on arrays, as the replay calls it
+    for got, want in zip(ops.DOT.local(np_math, a, b, None), ops.MUL.local(np_math, a, b, None)):
+        assert np.array_equal(got, want)
 
 
 def test_import_stays_numpy_free():

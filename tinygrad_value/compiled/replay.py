@@ -2,10 +2,11 @@
 
 The graph is flattened once (``schedule.py``); each call then runs level by level, every level
 a handful of NumPy calls that evaluate the op table's own rules on arrays (``np_math`` is the
-``xp`` namespace). Leaves are re-read on every call, so an optimizer step or a new mini-batch of
-the same shape (assigned into the input leaves' ``.data``) is picked up; gradients are *added*
-into leaf ``.grad`` exactly as ``root.backward()`` would. Interior Values are left alone: ask the
-program for their value or gradient instead.
+``xp`` namespace), bound to the program's arrays on the first call (``levels.py``). Leaves are
+re-read on every call, so an optimizer step or a new mini-batch of the same shape (assigned into
+the input leaves' ``.data``) is picked up; gradients are *added* into leaf ``.grad`` exactly as
+``root.backward()`` would. Interior Values are left alone: ask the program for their value or
+gradient instead.
 
     prog = tv.compile(loss)
     for step in range(100):
@@ -16,7 +17,10 @@ program for their value or gradient instead.
 Code that keeps its numbers in arrays uses the array interface instead, which never touches a
 Value: ``index(nodes)`` (positions), ``load(index, array)`` (leaves), ``run()`` (forward),
 ``run_backward(index, seeds)`` (backward, seeded at any nodes), ``values(index)``,
-``grads(index)``. Dense blocks (``dense.py``) run as matrix products in both interfaces.
+``grads(index)``. Positions are an index array or, where they are consecutive, a slice (read
+and written as a view, no gather). ``run(root=False)`` is for a root that only ties outputs
+together: its own level waits until something needs it. Dense blocks (``dense.py``) run as
+matrix products in both interfaces.
 """
 
 from __future__ import annotations
@@ -40,7 +44,18 @@ _data = operator.attrgetter("data")
 
 
 class Program:
-    """A compiled replay of one graph; call it to recompute ``root`` and add leaf gradients."""
+    """A compiled replay of one graph; call it to recompute ``root`` and add leaf gradients.
+
+    The array interface (no ``.data`` or ``.grad`` touched): ``index(nodes)`` gives positions;
+    ``load``, ``values``, ``grads`` and ``run_backward`` take those positions as an int array or,
+    for consecutive ones, as a ``slice`` (faster: no index array is gathered or scattered);
+    ``values`` and ``grads`` return new arrays either way. ``run(root=False)`` computes every
+    level but the root's and returns None, for a root that only collects outputs (``nn.nnfs``
+    compiles ``dot(outputs, seeds)`` and seeds the outputs): the root's level is run when
+    ``values``/``value`` ask for the root or a backward starts from it, and a backward seeded
+    at other nodes never needs it (the root, unseeded, then contributes nothing, as in
+    ``tv.backward(outputs, seeds)``).
+    """
 
     def __init__(self, root: Value, narrow_levels: bool = True, seed=None,
                  dense: bool = True) -> None:
@@ -279,7 +294,7 @@ class Program:
         last = self._seeding
         if isinstance(index, slice):
             size = len(range(*index.indices(p.size)))
-            same = last is not None and last.index == index
+            same = last is not None and isinstance(last.index, slice) and last.index == index
         else:
             index = np.asarray(index, dtype=np.int64)
             size = index.size
