@@ -208,9 +208,8 @@ class LayerGraph:
             for v in leaves.reshape(-1):
                 v.grad = 0.0
         prog()
-        out = np.array([prog.value(v) for v in entry.out.reshape(-1)]).reshape(entry.out.shape)
-        return out, [np.array([v.grad for v in entry.leaves[k].reshape(-1)])
-                     .reshape(entry.leaves[k].shape) for k in wrt]
+        return None, [np.array([v.grad for v in entry.leaves[k].reshape(-1)])
+                      .reshape(entry.leaves[k].shape) for k in wrt]
 
 
 def _direct(entry) -> Optional[tuple]:
