@@ -200,7 +200,7 @@ def _group_forward(prog, group) -> Callable:
     where = p.term_group[t0:t1] - g0
     n = g1 - g0
     out = prog._V[g0:g1]
-    fix_zeros = partial(prog._signed_zeros, g0=g0, t0=t0) if signed_zero else None
+    fix_zeros = _signed_zeros(p.group_signed_zero[g0:g1], where, n) if signed_zero else None
 
     def group_forward(refresh=refresh, A=A, B=B, coef=coef, where=where, n=n, out=out,
                       fix_zeros=fix_zeros, mul=MUL.forward, xp=np_math,
@@ -212,9 +212,23 @@ def _group_forward(prog, group) -> Callable:
             prod *= coef
         sums = bincount(where, prod, minlength=n)
         if fix_zeros is not None and not sums.all():
-            fix_zeros(sums, prod=prod)
+            fix_zeros(sums, prod)
         out[...] = sums
     return group_forward
+
+
+def _signed_zeros(chain: np.ndarray, where: np.ndarray, n: int) -> Callable:
+    """``fix(sums, prod)``: a chain of binary ops (``chain``) that sums to zero is -0.0 when
+    every term is -0.0 (the eager engine starts from the first term, bincount from +0.0);
+    sum/dot nodes start from +0.0. Terms of a zero sum that all have the sign bit are -0.0."""
+    terms = np.bincount(where, minlength=n)
+
+    def fix(sums, prod, chain=chain, where=where, n=n, terms=terms) -> None:
+        zero = (sums == 0) & chain
+        if zero.any():
+            zero &= np.bincount(where, np.signbit(prod), minlength=n) == terms
+            sums[zero] = -0.0
+    return fix
 
 
 def _elementwise_args(prog, ew) -> tuple:

@@ -354,16 +354,6 @@ class Program:
 
     # --- the levels --------------------------------------------------------------------------
 
-    def _signed_zeros(self, out: np.ndarray, g0: int, prod: np.ndarray, t0: int) -> None:
-        """A chain of binary ops that sums to zero is -0.0 when every term is -0.0 (the eager
-        engine starts from the first term, bincount from +0.0); sum/dot nodes start from +0.0."""
-        p = self._p
-        first, end, signed = p.group_first, p.group_end, p.group_signed_zero
-        for j in np.flatnonzero(out == 0).tolist():
-            s = g0 + j
-            if signed[s] and np.signbit(prod[first[s] - t0:end[s] - t0]).all():
-                out[j] = -0.0
-
     def _raise_domain_error(self, fn, o0: int, o1: int, w0: int) -> None:
         """Find the first node of this step outside its op's domain and raise eager's error."""
         p = self._p
