@@ -3,15 +3,9 @@
 ``forward_calls(prog)`` and ``backward_calls(prog, ...)`` turn the schedule's steps into lists of
 zero-argument callables that hold their NumPy arguments (views of the value, gradient and edge
 arrays, index arrays, the op's rule), so replaying a level looks nothing up and recomputes no
-index. What a replay would otherwise decide on every call is decided here, once:
-
-* operands in consecutive slots are read through a slice, not gathered with an index array;
-  computed slots (which nothing but the next forward changes) are even read in place;
-* results whose edge-buffer positions are consecutive are written through a slice;
-* a level's gradients are gathered as a copy of every destination's first contribution plus an
-  in-order ``np.add.at`` of the others: the same additions in the same order as ``np.bincount``
-  (which starts each sum from 0.0: the copy adds 0.0 too, so a -0.0 comes out as +0.0 alike), but
-  without its pass over every edge when most destinations have one contribution.
+index. How each call reads and writes the arrays (slices, strided views, index arrays; the
+gradient gather) is decided once, in ``access.py``. Runs of one-node levels stay on floats
+(``narrow.py``), one call per run.
 
 The products of a sum-of-products level take their derivatives from the ``dot`` entry of the op
 table (a term ``a·b`` is a one-pair dot): ∂/∂a = b, ∂/∂b = a.
@@ -25,47 +19,9 @@ from typing import Callable, List, Optional
 import numpy as np
 
 from ..engine.ops import DOT, MUL
-from . import narrow, np_math
+from . import access, narrow, np_math
 
 Calls = List[Callable[[], None]]
-
-
-def _consecutive(slots: np.ndarray) -> Optional[tuple]:
-    """(start, stop) when ``slots`` is start, start + 1, ..., stop - 1 (non-empty), else None."""
-    n = len(slots)
-    if n == 0:
-        return None
-    a = int(slots[0])
-    if int(slots[-1]) != a + n - 1 or (n > 2 and not (np.diff(slots) == 1).all()):
-        return None
-    return a, a + n
-
-
-def _operand(prog, slots: np.ndarray, buf: np.ndarray):
-    """Where a step reads its operands at ``slots`` from, and the call that refreshes it each
-    forward (None: nothing to do). Computed slots (and the constant 1.0) change only in forward,
-    so consecutive ones are read in place; leaves are copied, so that a ``load`` between a
-    forward and its backward does not change the backward."""
-    run = _consecutive(slots)
-    if run is None:
-        if len(slots) == 0:
-            return buf, None
-        return buf, partial(prog._V.take, slots, None, buf, "clip")
-    view = prog._V[run[0]:run[1]]
-    if run[0] >= prog._nleaf:
-        return view, None
-    return buf, partial(np.copyto, buf, view)
-
-
-def _writer(C: np.ndarray, positions: np.ndarray) -> Callable:
-    """``write(x, y)``: C[positions] = x * y, through a slice when the positions are consecutive."""
-    run = _consecutive(positions)
-    if run is not None:
-        return partial(np.multiply, out=C[run[0]:run[1]])
-
-    def write(x, y, C=C, positions=positions):
-        C[positions] = x * y
-    return write
 
 
 # --- forward -----------------------------------------------------------------------------------
@@ -117,8 +73,8 @@ def _dense_forward(prog, d) -> Callable:
     i = prog._dense_index[id(d)]
     XB, XA = prog._XB[i], prog._XA[i]
     V = prog._V
-    take_b = _gather_2d(V, d.b_slots, XB)
-    take_a = _gather_2d(V, d.a_slots, XA)
+    take_b = access.gather_2d(V, d.b_slots, XB)
+    take_a = access.gather_2d(V, d.a_slots, XA)
     out, XAT = V[d.d0:d.d1].reshape(d.S, d.J), XA.T
 
     def dense_forward(take_b=take_b, take_a=take_a, XB=XB, XAT=XAT, out=out,
@@ -129,72 +85,11 @@ def _dense_forward(prog, d) -> Callable:
     return dense_forward
 
 
-MAX_PIECES = 8  # a factor matrix's slots in more affine rectangles than this: an index array
-MIN_STRIDED = 1024  # fewer elements: an index array is as fast
-
-
-def _pieces(idx: np.ndarray) -> Optional[list]:
-    """``idx`` (R×K) as a few rectangles ``(r0, r1, c0, c1, base, rs, cs)``, each an affine
-    pattern idx[r, c] = base + (r − r0)·rs + (c − c0)·cs; None if it takes more than
-    MAX_PIECES. A layer's factors are such patterns: a row of inputs per sample, the bias's
-    column of ones (row stride 0), a first row laid out apart from the others."""
-    R, K = idx.shape
-    if R == 0 or K == 0:
-        return None
-    D = np.diff(idx, axis=0)
-    # same[i]: rows i, i + 1 and i + 2 are equally spaced
-    breaks = np.flatnonzero(~(D[1:] == D[:-1]).all(axis=1)) if R > 2 else np.zeros(0, int)
-    pieces = []
-    r0 = 0
-    while r0 < R:
-        if r0 == R - 1:
-            r1, step = R, np.zeros(K, dtype=idx.dtype)
-        else:
-            b = np.searchsorted(breaks, r0)
-            r1, step = (int(breaks[b]) + 2 if b < len(breaks) else R), D[r0]
-        row = idx[r0].tolist()
-        step = step.tolist()
-        c0 = 0
-        while c0 < K:
-            cs = row[c0 + 1] - row[c0] if c0 + 1 < K else 1
-            c1 = c0 + 1
-            while c1 < K and step[c1] == step[c0] and row[c1] - row[c1 - 1] == cs:
-                c1 += 1
-            pieces.append((r0, r1, c0, c1, row[c0], step[c0], cs))
-            if len(pieces) > MAX_PIECES:
-                return None
-            c0 = c1
-        r0 = r1
-    return pieces
-
-
-def _strided(a: np.ndarray, piece: tuple) -> np.ndarray:
-    """The view of ``a`` at one affine rectangle of positions (see ``_pieces``)."""
-    r0, r1, c0, c1, base, rs, cs = piece
-    return np.lib.stride_tricks.as_strided(a[base:], shape=(r1 - r0, c1 - c0),
-                                           strides=(rs * a.itemsize, cs * a.itemsize))
-
-
-def _gather_2d(V: np.ndarray, slots: np.ndarray, out: np.ndarray) -> Callable:
-    """out[...] = V[slots] for a matrix of slots: strided copies of a few affine rectangles,
-    or one gather."""
-    pieces = _pieces(slots) if slots.size >= MIN_STRIDED else None
-    if pieces is None:
-        return partial(V.take, slots, None, out, "clip")
-    copies = tuple(partial(np.copyto, out[r0:r1, c0:c1], _strided(V, pc))
-                   for pc in pieces for r0, r1, c0, c1 in [pc[:4]])
-
-    def gather_pieces(copies=copies) -> None:
-        for f in copies:
-            f()
-    return gather_pieces
-
-
 def _group_forward(prog, group) -> Callable:
     p = prog._p
     g0, g1, t0, t1, neg, signed_zero = group
-    A, refresh_a = _operand(prog, p.term_a[t0:t1], prog._TA[t0:t1])
-    B, refresh_b = _operand(prog, p.term_b[t0:t1], prog._TB[t0:t1])
+    A, refresh_a = access.operand(prog, p.term_a[t0:t1], prog._TA[t0:t1])
+    B, refresh_b = access.operand(prog, p.term_b[t0:t1], prog._TB[t0:t1])
     refresh = [f for f in (refresh_a, refresh_b) if f is not None]
     coef = p.term_coef[t0:t1] if neg else None
     where = p.term_group[t0:t1] - g0
@@ -235,11 +130,11 @@ def _elementwise_args(prog, ew) -> tuple:
     """The op's operand arrays (as ``fn.operands`` orders them) and the calls refreshing them."""
     p = prog._p
     fn, _s0, _s1, w0, w1 = ew
-    A, refresh_a = _operand(prog, p.ew_a[w0:w1], prog._WA[w0:w1])
+    A, refresh_a = access.operand(prog, p.ew_a[w0:w1], prog._WA[w0:w1])
     refresh = [refresh_a] if refresh_a is not None else []
     B = None
     if fn.arity == 2:
-        B, refresh_b = _operand(prog, p.ew_b[w0:w1], prog._WB[w0:w1])
+        B, refresh_b = access.operand(prog, p.ew_b[w0:w1], prog._WB[w0:w1])
         if refresh_b is not None:
             refresh.append(refresh_b)
     return fn.operands(A, B, p.ew_k[w0:w1]), refresh
@@ -327,72 +222,10 @@ def _gather_level(prog, o0: int, o1: int, e0: int, e1: int, seed: bool,
         if seed:
             return [partial(np.add, prog._S[o0:o1], 0.0, out=G)]
         return [partial(G.fill, 0.0)]
-    calls = [_gather(prog, o0, o1, e0, e1)]
+    calls = [access.gather_edges(prog, o0, o1, e0, e1)]
     if seed:
         calls.append(partial(np.add, G, prog._S[o0:o1], out=G))
     return calls
-
-
-def _gather(prog, o0: int, o1: int, e0: int, e1: int) -> Callable:
-    """G[o0:o1] = each slot's contributions from the edge buffer, summed from 0.0 in buffer
-    order (the order eager backward adds them, see ``schedule.py``). The constant 1.0 (the
-    last slot of level 0) is no node's: its gradient, never read, is not gathered."""
-    G, C = prog._G[o0:o1], prog._C[e0:e1]
-    local = prog._p.edge_local[e0:e1]
-    n = o1 - o0
-    pos = np.arange(e1 - e0)
-    if o0 == 0:
-        keep = local != prog._nleaf
-        local, pos = local[keep], pos[keep]
-    ne = len(local)
-    if ne == 0:
-        return partial(G.fill, 0.0)
-    # the buffer lists every destination's first contribution, in slot order, before any
-    # second one (schedule.py's round-robin): that prefix is strictly increasing
-    down = np.flatnonzero(np.diff(local) <= 0)
-    k = int(down[0]) + 1 if down.size else ne
-    first, rest = local[:k], local[k:]
-    if ne - k >= k or (ne > k and not np.isin(rest, first).all()):
-        where = _consecutive(pos)
-        if where is not None:
-            def gather_bincount(G=G, C=C[where[0]:where[1]], local=local, n=n,
-                                bincount=np.bincount) -> None:
-                G[...] = bincount(local, C, minlength=n)
-            return gather_bincount
-
-        def gather_some(G=G, C=C, pos=pos, local=local, n=n, bincount=np.bincount) -> None:
-            G[...] = bincount(local, C[pos], minlength=n)
-        return gather_some
-    calls = []
-    run, at = _consecutive(first), _consecutive(pos[:k])
-    if run is not None and at is not None:
-        a, b = run
-        if a > 0:
-            calls.append(partial(G[:a].fill, 0.0))
-        if b < n:
-            calls.append(partial(G[b:].fill, 0.0))
-        calls.append(partial(np.add, C[at[0]:at[1]], 0.0, out=G[a:b]))
-    else:
-        calls.append(partial(G.fill, 0.0))
-
-        def copy_first(G=G, first=first, C=C, at=pos[:k]) -> None:
-            G[first] = C[at] + 0.0
-        calls.append(copy_first)
-    if ne > k:
-        at = _consecutive(pos[k:])
-        if at is not None:
-            calls.append(partial(np.add.at, G, rest, C[at[0]:at[1]]))
-        else:
-            def add_rest(G=G, rest=rest, C=C, at=pos[k:], add_at=np.add.at) -> None:
-                add_at(G, rest, C[at])
-            calls.append(add_rest)
-    if len(calls) == 1:
-        return calls[0]
-
-    def gather(calls=tuple(calls)) -> None:
-        for f in calls:
-            f()
-    return gather
 
 
 def _dense_backward(prog, d) -> Callable:
@@ -403,29 +236,8 @@ def _dense_backward(prog, d) -> Callable:
     dY = prog._G[d.d0:d.d1].reshape(d.S, d.J)
     XA, XB = prog._XA[j], prog._XB[j]
 
-    def product(x, y, positions, shape):
-        run = _consecutive(positions)
-        if run is not None:
-            return partial(np.matmul, x, y, out=C[run[0]:run[1]].reshape(shape))
-        at = positions.reshape(shape)
-        pieces = _pieces(at) if at.size >= MIN_STRIDED else None
-        if pieces is not None:  # into a buffer, then strided copies into the edge buffer
-            buf = np.zeros(shape, dtype=np.float64)
-            copies = tuple(partial(np.copyto, _strided(C, pc), buf[r0:r1, c0:c1])
-                           for pc in pieces for r0, r1, c0, c1 in [pc[:4]])
-
-            def scatter_pieces(x=x, y=y, buf=buf, copies=copies, matmul=np.matmul) -> None:
-                matmul(x, y, out=buf)
-                for f in copies:
-                    f()
-            return scatter_pieces
-
-        def scatter(x=x, y=y, positions=positions) -> None:
-            C[positions] = np.matmul(x, y).reshape(-1)
-        return scatter
-
-    into_b = product(dY, XA, d.pos_b, (d.S, d.h))
-    into_a = product(dY.T, XB, d.pos_a, (d.J, d.h))
+    into_b = access.matmul_into(C, dY, XA, d.pos_b, (d.S, d.h))
+    into_a = access.matmul_into(C, dY.T, XB, d.pos_a, (d.J, d.h))
 
     def dense_backward(into_b=into_b, into_a=into_a) -> None:
         into_b()
@@ -444,8 +256,8 @@ def _group_backward(prog, group) -> Callable:
     coef = p.term_coef[t0:t1] if neg else None
     A = _operand_view(prog, p.term_a[t0:t1], prog._TA[t0:t1])
     B = _operand_view(prog, p.term_b[t0:t1], prog._TB[t0:t1])
-    write_a = _writer(prog._C, p.term_pos_a[t0:t1])
-    write_b = _writer(prog._C, p.term_pos_b[t0:t1])
+    write_a = access.writer(prog._C, p.term_pos_a[t0:t1])
+    write_b = access.writer(prog._C, p.term_pos_b[t0:t1])
 
     def group_backward(upstream=upstream, coef=coef, A=A, B=B, write_a=write_a,
                        write_b=write_b, local=DOT.local, xp=np_math) -> None:
@@ -459,8 +271,8 @@ def _group_backward(prog, group) -> Callable:
 
 
 def _operand_view(prog, slots: np.ndarray, buf: np.ndarray) -> np.ndarray:
-    """The array ``_operand`` has the forward read (the same slots, so the same decision)."""
-    return _operand(prog, slots, buf)[0]
+    """The array ``access.operand`` has the forward read (the same slots, the same decision)."""
+    return access.operand(prog, slots, buf)[0]
 
 
 def _elementwise_backward(prog, ew) -> Callable:
@@ -468,8 +280,8 @@ def _elementwise_backward(prog, ew) -> Callable:
     fn, s0, s1, w0, w1 = ew
     args, _refresh = _elementwise_args(prog, ew)
     up, out = prog._G[s0:s1], prog._V[s0:s1]
-    write_a = _writer(prog._C, p.ew_pos_a[w0:w1])
-    write_b = _writer(prog._C, p.ew_pos_b[w0:w1]) if fn.arity == 2 else None
+    write_a = access.writer(prog._C, p.ew_pos_a[w0:w1])
+    write_b = access.writer(prog._C, p.ew_pos_b[w0:w1]) if fn.arity == 2 else None
 
     def elementwise_backward(local=fn.local, args=args, out=out, up=up, write_a=write_a,
                              write_b=write_b, xp=np_math) -> None:
