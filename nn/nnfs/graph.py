@@ -136,8 +136,7 @@ class LayerGraph:
                 result.append(np.array(grads[start:start + leaves.size]).reshape(leaves.shape))
                 start += leaves.size
             return result
-        grads = self._replay(entry, arrays, seeds)[1]
-        return [grads[k] for k in wrt]
+        return self._replay(entry, arrays, seeds, wrt)[1]
 
     # --- eager and compiled paths ----------------------------------------------------------
 
@@ -172,26 +171,30 @@ class LayerGraph:
             entry.prog = tv.compile(root)
         entry.direct = _direct(entry) if self.direct_replay else None
 
-    def _replay(self, entry, arrays, seeds) -> tuple:
+    def _replay(self, entry, arrays, seeds, wrt=()) -> tuple:
+        """(outputs, None) for a forward (``seeds`` None), else (None, [grads of leaves[k] for
+        k in wrt])."""
         d = entry.direct
         prog = entry.prog
         if d is not None:  # the program's array interface: load, run, run_backward
+            leaves, out = d
+            if seeds is None:
+                for layout, a in zip(leaves, arrays):
+                    layout.load(prog, a)
+                prog.run(root=False)  # the root only collects the outputs for the backward
+                entry.forwarded = True
+                return out.read(prog.values), None
             # backward right after a forward of the same leaves (the book's order) is the
             # backward of that forward
-            reuse = seeds is not None and entry.forwarded and all(
-                np.array_equal(prog.values(idx), a.reshape(-1))
-                for idx, a in zip(d["leaf_index"], arrays))
-            entry.forwarded = seeds is None
+            reuse = entry.forwarded and all(layout.holds(prog, a)
+                                            for layout, a in zip(leaves, arrays))
+            entry.forwarded = False
             if not reuse:
-                for idx, a in zip(d["leaf_index"], arrays):
-                    prog.load(idx, a)
-                prog.run()
-            out = prog.values(d["out_index"]).reshape(entry.out.shape)
-            if seeds is None:
-                return out, None
-            prog.run_backward(d["out_index"], seeds)
-            return out, [prog.grads(idx).reshape(a.shape)
-                         for idx, a in zip(d["leaf_index"], arrays)]
+                for layout, a in zip(leaves, arrays):
+                    layout.load(prog, a)
+                prog.run(root=False)
+            prog.run_backward(out.index, out.seeds(seeds))
+            return None, [leaves[k].read(prog.grads) for k in wrt]
         self._set(entry, arrays)
         if seeds is None:
             for v in entry.seeds.reshape(-1):
@@ -205,19 +208,91 @@ class LayerGraph:
             for v in leaves.reshape(-1):
                 v.grad = 0.0
         prog()
-        out = np.array([prog.value(v) for v in entry.out.reshape(-1)]).reshape(entry.out.shape)
-        return out, [np.array([v.grad for v in leaves.reshape(-1)]).reshape(leaves.shape)
-                     for leaves in entry.leaves]
+        return None, [np.array([v.grad for v in entry.leaves[k].reshape(-1)])
+                      .reshape(entry.leaves[k].shape) for k in wrt]
 
 
-def _direct(entry) -> Optional[dict]:
-    """Positions of our leaves and outputs in the compiled program, or None when one of them has
-    none (a leaf no output reads, an output folded away): then the replay goes through
-    ``.data``/``.grad``."""
+def _direct(entry) -> Optional[tuple]:
+    """Where our leaves and outputs are in the compiled program (a ``Layout`` each), or None
+    when one of them has no position (a leaf no output reads, an output folded away): then the
+    replay goes through ``.data``/``.grad``."""
     prog = entry.prog
     try:
-        leaf_index = [prog.index(list(leaves.reshape(-1))) for leaves in entry.leaves]
-        out_index = prog.index(list(entry.out.reshape(-1)))
+        leaves = [Layout(prog.index(list(a.reshape(-1))), a.shape) for a in entry.leaves]
+        out = Layout(prog.index(list(entry.out.reshape(-1))), entry.out.shape)
     except (KeyError, ValueError):
         return None
-    return {"leaf_index": leaf_index, "out_index": out_index}
+    return leaves, out
+
+
+class Layout:
+    """Where the elements of one array (a layer's leaf or output array) are in a program's
+    value and gradient arrays: a few runs of consecutive positions, in the array's order or,
+    for a matrix, its transpose's (a dense block stores its outputs neuron by neuron), read and
+    written through slices; else one index array."""
+
+    MAX_RUNS = 4  # more runs, or runs of fewer than RUN elements on average: an index array
+    RUN = 1024
+
+    def __init__(self, positions: np.ndarray, shape: tuple) -> None:
+        self.shape = shape
+        self.transposed = False
+        self.runs = _runs(positions)
+        if len(shape) == 2:
+            runs_t = _runs(positions.reshape(shape).T.reshape(-1))
+            if len(runs_t) < len(self.runs):
+                self.transposed, self.runs = True, runs_t
+        n = len(positions)
+        if len(self.runs) > 1 and len(self.runs) > min(self.MAX_RUNS, n // self.RUN):
+            self.transposed, self.runs = False, None
+        self._positions = positions
+        # what run_backward is seeded at: one slice, or every position in the array's order
+        self.one = self.runs is not None and len(self.runs) == 1
+        self.index = self.runs[0][2] if self.one else positions
+
+    def flat(self, a: np.ndarray) -> np.ndarray:
+        """``a``'s elements in the order of the runs."""
+        return (a.T if self.transposed else a).reshape(-1)
+
+    def seeds(self, a: np.ndarray) -> np.ndarray:
+        """``a``'s elements in the order of ``index``."""
+        return self.flat(a) if self.one else a.reshape(-1)
+
+    def load(self, prog, a: np.ndarray) -> None:
+        if self.runs is None:
+            prog.load(self._positions, a.reshape(-1))
+            return
+        flat = self.flat(a)
+        for s0, s1, where in self.runs:
+            prog.load(where, flat[s0:s1])
+
+    def holds(self, prog, a: np.ndarray) -> bool:
+        """Whether the program's leaves here hold ``a`` (what the last forward loaded)."""
+        if self.runs is None:
+            return np.array_equal(prog.values(self._positions), a.reshape(-1))
+        flat = self.flat(a)
+        return all(np.array_equal(prog.values(where), flat[s0:s1])
+                   for s0, s1, where in self.runs)
+
+    def read(self, get) -> np.ndarray:
+        """``get(index)`` (``prog.values`` or ``prog.grads``) as an array of this shape."""
+        if self.runs is None:
+            return get(self._positions).reshape(self.shape)
+        if len(self.runs) == 1:
+            flat = get(self.runs[0][2])
+        else:
+            flat = np.concatenate([get(where) for _s0, _s1, where in self.runs])
+        if self.transposed:
+            return np.ascontiguousarray(flat.reshape(self.shape[::-1]).T)
+        return flat.reshape(self.shape)
+
+
+def _runs(positions: np.ndarray) -> list:
+    """(first, end, slice of positions) for each run of consecutive positions, in order."""
+    n = len(positions)
+    if not n:
+        return []
+    starts = np.concatenate([[0], np.flatnonzero(np.diff(positions) != 1) + 1]).tolist()
+    ends = starts[1:] + [n]
+    return [(s0, s1, slice(int(positions[s0]), int(positions[s0]) + s1 - s0))
+            for s0, s1 in zip(starts, ends)]

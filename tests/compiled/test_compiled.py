@@ -365,7 +365,8 @@ def test_nary_ops_other_than_sum_and_dot_raise_a_clear_error():
 
 
 def test_dot_is_a_sum_of_mul_products_in_the_table():
-    """The replay evaluates dot with MUL's rules; this pins that the table agrees."""
+    """The replay multiplies a sum's terms with MUL's forward and differentiates them with DOT's
+    local rule (a term a·b is a one-pair dot); this pins that the table's two agree."""
     rng = np.random.default_rng(0)
     xs = list(rng.normal(size=4))
     ws = list(rng.normal(size=4))
@@ -374,6 +375,9 @@ def test_dot_is_a_sum_of_mul_products_in_the_table():
     locals_ = ops.DOT.local(np_math, *xs, *ws, out)
     assert list(locals_) == [ops.MUL.local(np_math, x, w, 0.0)[0] for x, w in zip(xs, ws)] + \
         [ops.MUL.local(np_math, x, w, 0.0)[1] for x, w in zip(xs, ws)]
+    a, b = np.array(xs), np.array(ws)  # one pair, on arrays, as the replay calls it
+    for got, want in zip(ops.DOT.local(np_math, a, b, None), ops.MUL.local(np_math, a, b, None)):
+        assert np.array_equal(got, want)
 
 
 def test_import_stays_numpy_free():
@@ -484,3 +488,26 @@ def test_a_chain_of_negative_zero_products_keeps_eager_sign(narrow_levels):
                 got = prog.value(node)
                 assert got == node.data and math.copysign(1.0, got) == math.copysign(
                     1.0, node.data), f"{node.op}: compiled {got!r}, eager {node.data!r}"
+
+
+def test_zero_sums_of_one_level_each_keep_eager_sign():
+    """One level of several sums, some zero: a chain of -0.0 products is -0.0, a chain with a
+    +0.0 term, a tv.sum of -0.0 products and x + (-x) are +0.0; the replay checks them all at
+    once and gives each its eager sign. (Dense blocks are off: a matrix product adds from +0.0,
+    and these rows share their factors.)"""
+    x, y, z, w = tv.Value(-0.0), tv.Value(1.0), tv.Value(0.0), tv.Value(-3.0)
+    a = tv.Value(2.5)
+    sums = [x * y + z * w,  # -0.0 + -0.0
+            x * y + z * y,  # -0.0 + 0.0
+            tv.sum([x * y, z * w]),  # from +0.0
+            a * y + (-a) * y,  # 2.5 - 2.5
+            a * y + x * y]  # 2.5
+    root = tv.sum([s_.tanh() for s_ in sums])
+    want = [math.copysign(1.0, s_.data) for s_ in sums]
+    assert want == [-1.0, 1.0, 1.0, 1.0, 1.0]
+    for narrow_levels in (True, False):
+        prog = Program(root, narrow_levels=narrow_levels, dense=False)
+        prog()
+        got = [prog.value(s_) for s_ in sums]
+        assert got == [s_.data for s_ in sums]
+        assert [math.copysign(1.0, g) for g in got] == want

@@ -2,10 +2,11 @@
 
 The graph is flattened once (``schedule.py``); each call then runs level by level, every level
 a handful of NumPy calls that evaluate the op table's own rules on arrays (``np_math`` is the
-``xp`` namespace). Leaves are re-read on every call, so an optimizer step or a new mini-batch of
-the same shape (assigned into the input leaves' ``.data``) is picked up; gradients are *added*
-into leaf ``.grad`` exactly as ``root.backward()`` would. Interior Values are left alone: ask the
-program for their value or gradient instead.
+``xp`` namespace), bound to the program's arrays on the first call (``levels.py``). Leaves are
+re-read on every call, so an optimizer step or a new mini-batch of the same shape (assigned into
+the input leaves' ``.data``) is picked up; gradients are *added* into leaf ``.grad`` exactly as
+``root.backward()`` would. Interior Values are left alone: ask the program for their value or
+gradient instead.
 
     prog = tv.compile(loss)
     for step in range(100):
@@ -16,7 +17,10 @@ program for their value or gradient instead.
 Code that keeps its numbers in arrays uses the array interface instead, which never touches a
 Value: ``index(nodes)`` (positions), ``load(index, array)`` (leaves), ``run()`` (forward),
 ``run_backward(index, seeds)`` (backward, seeded at any nodes), ``values(index)``,
-``grads(index)``. Dense blocks (``dense.py``) run as matrix products in both interfaces.
+``grads(index)``. Positions are an index array or, where they are consecutive, a slice (read
+and written as a view, no gather). ``run(root=False)`` is for a root that only ties outputs
+together: its own level waits until something needs it. Dense blocks (``dense.py``) run as
+matrix products in both interfaces.
 """
 
 from __future__ import annotations
@@ -30,9 +34,9 @@ import numpy as np
 from ..engine.backward import gc_paused
 from ..engine.ops import MUL
 from ..engine.value import Value, _domain_error
-from . import narrow, np_math
+from . import levels, narrow, np_math
 from .fold import eager_sum
-from .schedule import Schedule, UnsupportedOpError, build
+from .schedule import UnsupportedOpError, build
 
 __all__ = ["Program", "UnsupportedOpError"]
 
@@ -40,7 +44,18 @@ _data = operator.attrgetter("data")
 
 
 class Program:
-    """A compiled replay of one graph; call it to recompute ``root`` and add leaf gradients."""
+    """A compiled replay of one graph; call it to recompute ``root`` and add leaf gradients.
+
+    The array interface (no ``.data`` or ``.grad`` touched): ``index(nodes)`` gives positions;
+    ``load``, ``values``, ``grads`` and ``run_backward`` take those positions as an int array or,
+    for consecutive ones, as a ``slice`` (faster: no index array is gathered or scattered);
+    ``values`` and ``grads`` return new arrays either way. ``run(root=False)`` computes every
+    level but the root's and returns None, for a root that only collects outputs (``nn.nnfs``
+    compiles ``dot(outputs, seeds)`` and seeds the outputs): the root's level is run when
+    ``values``/``value`` ask for the root or a backward starts from it, and a backward seeded
+    at other nodes never needs it (the root, unseeded, then contributes nothing, as in
+    ``tv.backward(outputs, seeds)``).
+    """
 
     def __init__(self, root: Value, narrow_levels: bool = True, seed=None,
                  dense: bool = True) -> None:
@@ -54,6 +69,7 @@ class Program:
         self._nleaf = len(self._leaves)
         m = p.size
         self._V = np.zeros(m, dtype=np.float64)
+        self._leaf_values = self._V[:self._nleaf]
         self._G = np.zeros(m, dtype=np.float64)
         # one gradient contribution per edge; every array is float64 by name, whatever the
         # defaults have been patched to (nnfs.init() makes np.zeros float32)
@@ -78,8 +94,13 @@ class Program:
                                             count=self._nleaf)
         self._V[self._nleaf] = 1.0
         self._S = None  # seeds of a seeded backward (run_backward with outputs)
-        self._seed_plan = None  # (index, its positions, no repeats, seeded steps) of the last
+        self._seeding = None  # the last seeded backward's positions and calls (_Seeding)
+        self._plain = None  # the unseeded backward's (d root / d node)
         self._step_of = None  # slot -> index of its level's step (-1: level 0), built on demand
+        # each level's NumPy calls, bound on the first run (levels.py); the root's level apart
+        self._forward_calls = self._top_calls = None
+        self._top_pending = False  # run(root=False) left the root's level to do
+        self._top_edges_written = False  # the root's level wrote its edges since last zeroed
 
     def manual_seed(self, seed=None) -> None:
         """Restart the generator that ops which draw (dropout masks) use at every replay: the
@@ -117,27 +138,77 @@ class Program:
         return self._run(backward=False)
 
     def _run(self, backward: bool) -> float:
-        p = self._p
-        V, G, C = self._V, self._G, self._C
-        n = self._nleaf
+        V, n = self._V, self._nleaf
         self._done = ""  # until this call completes (a domain error leaves it half done)
         V[:n] = np.fromiter(map(_data, self._leaves), dtype=np.float64, count=n)
         V[n] = 1.0
-        root = p.root_slot
+        root = self._p.root_slot
         if root >= n:
             with np.errstate(all="ignore"):
-                self._forward(p, V)
+                self._forward(root=True)
                 if backward:
-                    self._backward(p, V, G, C)
+                    self._backward(self._unseeded())
         if backward:
             if root < n:  # the root is a leaf: d root / d root = 1
-                G[root] = 1.0
+                self._G[root] = 1.0
                 self.root.grad += 1.0
             else:
-                for leaf, g in zip(self._leaves, G[:n].tolist()):
+                for leaf, g in zip(self._leaves, self._G[:n].tolist()):
                     leaf.grad += g
         self._done = "backward" if backward else "forward"
         return float(V[root])
+
+    def _forward(self, root: bool) -> None:
+        """Every level's forward calls (bound on first use, ``levels.py``); the root's own level
+        only with ``root`` (else it is left for when its value is needed: ``_top_pending``)."""
+        if self._forward_calls is None:
+            self._forward_calls, self._top_calls = levels.forward_calls(self)
+        self._top_pending = True
+        for f in self._forward_calls:
+            f()
+        if root:
+            self._finish_top()
+
+    def _finish_top(self) -> None:
+        """Run the root's level if ``run(root=False)`` left it (call inside ``np.errstate``)."""
+        if self._top_pending:
+            for f in self._top_calls:
+                f()
+            self._top_pending = False
+
+    def _backward(self, seeding: "_Seeding") -> None:
+        if seeding.calls is None:
+            seeding.calls = levels.backward_calls(self, seeding.steps, seeding.top)
+        G, root = self._G, self._p.root_slot
+        if seeding.top:
+            self._finish_top()
+            G[root] = 1.0 if seeding.steps is None else self._S[root]
+            self._top_edges_written = True
+        else:  # an unseeded root contributes nothing, as tv.backward never visits it
+            G[root] = 0.0
+            if self._top_edges_written:  # its edges still hold an earlier backward's
+                self._C[self._top_edges()] = 0.0
+                self._top_edges_written = False
+        for f in seeding.calls:
+            f()
+
+    def _unseeded(self) -> "_Seeding":
+        if self._plain is None:
+            self._plain = _Seeding(None, None, True, True)
+        return self._plain
+
+    def _top_edges(self) -> np.ndarray:
+        """Edge-buffer positions the root's level writes (its operands' contributions)."""
+        p = self._p
+        _o0, _o1, _e0, _e1, group, ews, _blocks = p.steps[-1]
+        parts = []
+        if group is not None:
+            parts += [p.term_pos_a[group.t0:group.t1], p.term_pos_b[group.t0:group.t1]]
+        for fn, _s0, _s1, w0, w1 in ews:
+            parts.append(p.ew_pos_a[w0:w1])
+            if fn.arity == 2:
+                parts.append(p.ew_pos_b[w0:w1])
+        return np.concatenate(parts)
 
     # --- the array interface: leaves and results as NumPy arrays, no .data or .grad ---------
 
@@ -158,186 +229,130 @@ class Program:
                              "its own; read it with prog.value(node) after a call")
         return out
 
-    def load(self, index: np.ndarray, data) -> None:
-        """Set the leaves at ``index`` (from ``index(leaves)``) to ``data`` (float64, same
-        length) for the next ``run()``; the Values' ``.data`` are not touched (and ``prog()`` /
-        ``forward()``, which re-read every ``.data``, overwrite what was loaded)."""
-        index = np.asarray(index, dtype=np.int64)
-        if index.size and (index.min() < 0 or index.max() >= self._nleaf):
-            raise ValueError("load() sets leaves only: pass positions from prog.index(leaves), "
-                             "not of computed nodes")
-        self._V[index] = np.asarray(data, dtype=np.float64).reshape(-1)
+    def load(self, index, data) -> None:
+        """Set the leaves at ``index`` (from ``index(leaves)``, or a slice of such positions) to
+        ``data`` (float64, same length) for the next ``run()``; the Values' ``.data`` are not
+        touched (and ``prog()`` / ``forward()``, which re-read every ``.data``, overwrite what
+        was loaded)."""
+        data = np.asarray(data, dtype=np.float64).reshape(-1)
+        if isinstance(index, slice):
+            r = range(*index.indices(self._p.size))
+            if not len(r) or max(r[0], r[-1]) < self._nleaf:
+                self._V[index] = data
+                return
+        else:
+            index = np.asarray(index, dtype=np.int64)
+            if not index.size or index.min() >= 0:
+                try:  # a view of the leaves alone: a computed node's position is out of bounds
+                    self._leaf_values[index] = data
+                    return
+                except IndexError:
+                    pass
+        raise ValueError("load() sets leaves only: pass positions from prog.index(leaves), "
+                         "not of computed nodes")
 
-    def run(self) -> float:
+    def run(self, root: bool = True) -> Optional[float]:
         """The forward pass from the loaded leaves (see ``load``); returns root's value.
-        Reads no ``.data``; ``values(index)`` answers afterwards."""
+        Reads no ``.data``; ``values(index)`` answers afterwards. ``root=False`` returns None
+        and leaves the root's own level (say, a dot collecting the outputs) until something
+        needs it: ``values`` or ``value`` of the root, or a backward seeded at the root."""
         self._done = ""
-        if self._p.root_slot >= self._nleaf:
+        root_slot = self._p.root_slot
+        if root_slot >= self._nleaf:
             with np.errstate(all="ignore"):
-                self._forward(self._p, self._V)
+                self._forward(root=root)
         self._done = "forward"
-        return float(self._V[self._p.root_slot])
+        return float(self._V[root_slot]) if root else None
 
-    def run_backward(self, index: Optional[np.ndarray] = None, seeds=None) -> None:
+    def run_backward(self, index=None, seeds=None) -> None:
         """The backward pass of the last ``run()`` (or call). By default it is d root/d node;
-        with ``index`` (positions of nodes, e.g. outputs) and ``seeds`` it is
-        d(Σ seedsᵢ·nodeᵢ)/d node, as ``tv.backward(outputs, seeds)`` seeds several outputs (the
-        root gets no seed of 1 then). Adds to no ``.grad``: read ``grads(index)``."""
+        with ``index`` (positions of nodes, e.g. outputs, as an array or a slice) and ``seeds``
+        it is d(Σ seedsᵢ·nodeᵢ)/d node, as ``tv.backward(outputs, seeds)`` seeds several
+        outputs: the root gets no seed of 1 then, and unless it is in ``index`` contributes
+        nothing. Adds to no ``.grad``: read ``grads(index)``."""
         if not self._done:
             raise RuntimeError("run_backward() needs a run() (or a call) first")
-        p = self._p
-        seeded = None
-        if index is not None:
-            index = np.asarray(index, dtype=np.int64)
-            seeds = np.asarray(seeds, dtype=np.float64).reshape(-1)
-            if seeds.shape != index.shape:
-                raise ValueError(f"run_backward got {seeds.size} seeds for {index.size} nodes")
-            if self._S is None:
-                self._S = np.zeros(p.size, dtype=np.float64)
-                self._step_of = np.full(p.size, -1, dtype=np.int64)
-                for i, step in enumerate(p.steps):
-                    self._step_of[step[0]:step[1]] = i
-            S = self._S
-            last = self._seed_plan
-            if last is None or not np.array_equal(last[1], index):  # new: levels, repeats?
-                if last is not None:
-                    S[last[1]] = 0.0
-                unique = len(np.unique(index)) == len(index)
-                last = self._seed_plan = (index, index.copy(), unique,
-                                          set(self._step_of[index].tolist()))
-            if last[2]:
-                S[index] = seeds
-            else:
-                S[index] = 0.0
-                np.add.at(S, index, seeds)
-            seeded = last[3]
+        seeding = self._unseeded() if index is None else self._seed(index, seeds)
         self._done = ""
+        p = self._p
         G = self._G
         if p.root_slot < self._nleaf:
             G[:] = 0.0
             G[p.root_slot] = 1.0
-            if seeded is not None:
+            if seeding.steps is not None:
                 G[:] = self._S
         else:
             with np.errstate(all="ignore"):
-                self._backward(p, self._V, G, self._C, seeded)
+                self._backward(seeding)
         self._done = "backward"
 
-    def values(self, index: np.ndarray) -> np.ndarray:
+    def _seed(self, index, seeds) -> "_Seeding":
+        """Write ``seeds`` into ``_S`` at ``index``; the seeding (which levels hold seeds, its
+        bound backward calls) is kept while the same positions are seeded."""
+        p = self._p
+        seeds = np.asarray(seeds, dtype=np.float64).reshape(-1)
+        last = self._seeding
+        if isinstance(index, slice):
+            size = len(range(*index.indices(p.size)))
+            same = last is not None and isinstance(last.index, slice) and last.index == index
+        else:
+            index = np.asarray(index, dtype=np.int64)
+            size = index.size
+            same = (last is not None and not isinstance(last.index, slice)
+                    and last.index.shape == index.shape and (last.index == index).all())
+        if seeds.size != size:
+            raise ValueError(f"run_backward got {seeds.size} seeds for {size} nodes")
+        if self._S is None:
+            self._S = np.zeros(p.size, dtype=np.float64)
+            self._step_of = np.full(p.size, -1, dtype=np.int64)
+            for i, step in enumerate(p.steps):
+                self._step_of[step[0]:step[1]] = i
+        S = self._S
+        if not same:  # new positions: which levels, any repeats?
+            if last is not None:
+                S[last.index] = 0.0
+            if isinstance(index, slice):
+                unique, where = True, index
+            else:
+                index = index.copy()
+                unique, where = len(np.unique(index)) == len(index), index
+            steps = set(np.unique(self._step_of[where]).tolist())
+            # the top level holds only the root: is the root seeded?
+            last = self._seeding = _Seeding(index, steps, unique, len(p.steps) - 1 in steps)
+        if last.unique:
+            S[index] = seeds
+        else:
+            S[index] = 0.0
+            np.add.at(S, index, seeds)
+        return last
+
+    def values(self, index) -> np.ndarray:
         """The nodes' values (float64 array) as of the last run or call."""
         if not self._done:
             raise RuntimeError("call the compiled program before reading values or gradients")
-        return self._V[np.asarray(index, dtype=np.int64)]
+        if isinstance(index, slice):
+            if self._top_pending and self._p.root_slot in range(self._p.size)[index]:
+                self._finish_top_now()
+            return self._V[index].copy()
+        index = np.asarray(index, dtype=np.int64)
+        if self._top_pending and (index == self._p.root_slot).any():
+            self._finish_top_now()
+        return self._V[index]
 
-    def grads(self, index: np.ndarray) -> np.ndarray:
+    def _finish_top_now(self) -> None:
+        with np.errstate(all="ignore"):
+            self._finish_top()
+
+    def grads(self, index) -> np.ndarray:
         """The nodes' gradients (float64 array) from the last backward (for leaves: this pass's
         contribution alone, not the accumulated ``.grad``)."""
         if self._done != "backward":
             raise RuntimeError("grads() needs a backward pass: run_backward() or a full call")
+        if isinstance(index, slice):
+            return self._G[index].copy()
         return self._G[np.asarray(index, dtype=np.int64)]
 
     # --- the levels --------------------------------------------------------------------------
-
-    def _forward(self, p: Schedule, V: np.ndarray) -> None:
-        xp = np_math
-        ta, tb, seg, coef = p.term_a, p.term_b, p.term_group, p.term_coef
-        wa, wb, wk = p.ew_a, p.ew_b, p.ew_k
-        TA, TB, WA, WB = self._TA, self._TB, self._WA, self._WB
-        for step, recipe in zip(p.steps, self._narrow):
-            if recipe is not None:
-                narrow.forward(self, recipe)
-                continue
-            _o0, _o1, _e0, _e1, group, ews, blocks = step
-            for d in blocks:
-                i = self._dense_index[id(d)]
-                XB, XA = self._XB[i], self._XA[i]
-                np.take(V, d.b_slots, out=XB, mode="clip")
-                np.take(V, d.a_slots, out=XA, mode="clip")
-                V[d.d0:d.d1] = np.matmul(XB, XA.T).reshape(-1)
-            if group is not None:
-                g0, g1, t0, t1, neg, first = group
-                A, B = TA[t0:t1], TB[t0:t1]
-                np.take(V, ta[t0:t1], out=A, mode="clip")
-                np.take(V, tb[t0:t1], out=B, mode="clip")
-                prod = MUL.forward(xp, A, B)
-                if neg:
-                    prod *= coef[t0:t1]
-                out = np.bincount(seg[t0:t1] - g0, prod, minlength=g1 - g0)
-                if first and not out.all():
-                    self._signed_zeros(out, g0, prod, t0)
-                V[g0:g1] = out
-            for fn, o0, o1, w0, w1 in ews:
-                A, B = WA[w0:w1], WB[w0:w1]
-                np.take(V, wa[w0:w1], out=A, mode="clip")
-                if fn.arity == 2:
-                    np.take(V, wb[w0:w1], out=B, mode="clip")
-                args = fn.operands(A, B, wk[w0:w1])
-                if fn.draws:  # a fresh draw per node and replay (dropout masks)
-                    args += (xp.uniform(self._rng, w1 - w0),)
-                V[o0:o1] = fn.forward(xp, *args)
-                if fn.check is not None and not np.isfinite(V[o0:o1]).all():
-                    self._raise_domain_error(fn, o0, o1, w0)
-
-    def _backward(self, p: Schedule, V: np.ndarray, G: np.ndarray, C: np.ndarray,
-                  seeded: Optional[set] = None) -> None:
-        """Level by level from the root; ``seeded``: the steps holding nodes seeded from
-        ``self._S`` (``run_backward``), whose seeds are added to what flows in from above."""
-        xp = np_math
-        seg, coef = p.term_group, p.term_coef
-        pos_ta, pos_tb, pos_wa, pos_wb = p.term_pos_a, p.term_pos_b, p.ew_pos_a, p.ew_pos_b
-        wk = p.ew_k
-        local = p.edge_local
-        TA, TB, WA, WB = self._TA, self._TB, self._WA, self._WB
-        steps = p.steps
-        plans = self._narrow
-        S = self._S
-        G[p.root_slot] = 1.0 if seeded is None else S[p.root_slot]
-        for i in range(len(steps) - 1, -1, -1):
-            seed_here = seeded is not None and i in seeded and i < len(steps) - 1
-            if plans[i] is not None:
-                narrow.backward(self, plans[i], top=i == len(steps) - 1,
-                                seed=S[plans[i][1]] if seed_here else None)
-                continue
-            o0, o1, e0, e1, group, ews, blocks = steps[i]
-            if i < len(steps) - 1:  # the top level holds only the root
-                G[o0:o1] = np.bincount(local[e0:e1], C[e0:e1], minlength=o1 - o0)
-                if seed_here:
-                    G[o0:o1] += S[o0:o1]
-            for d in blocks:  # ∂(b·a)/∂b = a, ∂/∂a = b (MUL's local rule), summed by BLAS
-                j = self._dense_index[id(d)]
-                dY = G[d.d0:d.d1].reshape(d.S, d.J)
-                C[d.pos_b] = np.matmul(dY, self._XA[j]).reshape(-1)
-                C[d.pos_a] = np.matmul(dY.T, self._XB[j]).reshape(-1)
-            if group is not None:
-                _g0, _g1, t0, t1, neg, _first = group
-                up = G.take(seg[t0:t1], mode="clip")
-                if neg:
-                    up *= coef[t0:t1]
-                A, B = TA[t0:t1], TB[t0:t1]
-                la, lb = MUL.local(xp, A, B, None)
-                C[pos_ta[t0:t1]] = up * la
-                C[pos_tb[t0:t1]] = up * lb
-            for fn, s0, s1, w0, w1 in ews:
-                up = G[s0:s1]
-                local_grads = fn.local(xp, *fn.operands(WA[w0:w1], WB[w0:w1], wk[w0:w1]),
-                                       V[s0:s1])
-                C[pos_wa[w0:w1]] = up * local_grads[0]
-                if fn.arity == 2:
-                    C[pos_wb[w0:w1]] = up * local_grads[1]
-        o0, o1, e0, e1 = p.level0
-        G[o0:o1] = np.bincount(local[e0:e1], C[e0:e1], minlength=o1 - o0)
-        if seeded is not None and -1 in seeded:
-            G[o0:o1] += S[o0:o1]
-
-    def _signed_zeros(self, out: np.ndarray, g0: int, prod: np.ndarray, t0: int) -> None:
-        """A chain of binary ops that sums to zero is -0.0 when every term is -0.0 (the eager
-        engine starts from the first term, bincount from +0.0); sum/dot nodes start from +0.0."""
-        p = self._p
-        first, end, signed = p.group_first, p.group_end, p.group_signed_zero
-        for j in np.flatnonzero(out == 0).tolist():
-            s = g0 + j
-            if signed[s] and np.signbit(prod[first[s] - t0:end[s] - t0]).all():
-                out[j] = -0.0
 
     def _raise_domain_error(self, fn, o0: int, o1: int, w0: int) -> None:
         """Find the first node of this step outside its op's domain and raise eager's error."""
@@ -346,7 +361,7 @@ class Program:
         slot_topo = p.slot_topo
         for j in bad.tolist():
             w = w0 + j
-            problem = fn.check(*fn.operands(float(self._WA[w]), float(self._WB[w]),
+            problem = fn.check(*fn.operands(self._V.item(p.ew_a[w]), self._V.item(p.ew_b[w]),
                                             float(p.ew_k[w])))
             if problem:
                 node = p.order[slot_topo[o0 + j]]
@@ -357,6 +372,7 @@ class Program:
     def _locate(self, node: Value):
         if not self._done:
             raise RuntimeError("call the compiled program before reading values or gradients")
+        self._finish_top_now()
         k = self._p.index.get(node)
         if k is None:
             raise KeyError(f"{node!r} is not a node of the compiled graph")
@@ -415,3 +431,15 @@ class Program:
             root, start, _size, sign = where[g.into.node]
             where[g.node] = (root, start + g.offset, g.size, sign * g.sign)
         return where[k]
+
+
+class _Seeding:
+    """One way of seeding the backward: ``index`` (the seeded positions; None: d root / d node),
+    the ``steps`` holding seeds (-1: level 0), whether the positions are ``unique``, whether the
+    root's level runs (``top``: unseeded, or the root is seeded) and its bound ``calls``."""
+
+    __slots__ = ("index", "steps", "unique", "top", "calls")
+
+    def __init__(self, index, steps, unique: bool, top: bool) -> None:
+        self.index, self.steps, self.unique, self.top = index, steps, unique, top
+        self.calls = None
