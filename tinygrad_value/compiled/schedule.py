@@ -15,6 +15,12 @@ Backward gathers each node's gradient from an edge buffer laid out by level, kee
 destination's contributions in eager order, again with ``np.bincount``, so they are added in the
 order ``backward()`` adds them. Building is one pass over the topological order plus a few
 NumPy sorts, so compiling 10⁶ nodes takes seconds, not minutes; nothing recurses.
+
+``build`` runs the stages in this order, each a function of its own: the graph (topological
+order, children, uses: ``_graph``), folding (``fold.fold``), levels (``_levels``), dense blocks
+(``dense.find``, ``_rewrite_rows``), slots (``_layout``), the arrays and their gradient edges
+(``_terms``, ``_elementwise``, ``_dense_edges``), the edge buffer (``_edge_positions``) and the
+steps (``_level_steps``, ``_assemble``).
 """
 
 from __future__ import annotations
@@ -30,95 +36,6 @@ from ..engine.backward import topo_order
 from ..engine.ops import OPS, Op
 from . import dense
 from .fold import PRODUCTS, UnsupportedOpError, fold, interior
-
-
-def _check_supported(fn: Op) -> None:
-    if OPS.get(fn.name) is not fn:
-        raise UnsupportedOpError(
-            f"tinygrad_value.compile: op {fn.name!r} is not in the op table (tinygrad_value.OPS)")
-    if fn.arity not in (1, 2) and fn not in PRODUCTS and not fn.linear:
-        raise UnsupportedOpError(
-            f"tinygrad_value.compile: n-ary op {fn.name!r} is not supported "
-            "(only sum and dot are n-ary)")
-    if fn.has_param and fn.arity != 1:
-        raise UnsupportedOpError(
-            f"tinygrad_value.compile: op {fn.name!r} has a constant and {fn.arity} inputs; "
-            "only one-input ops may carry a constant")
-
-
-class NodeIndex:
-    """Node -> topological index, looked up by identity in two sorted int arrays (a dict of 10⁶
-    Values costs ~70 MB, these 16 MB). ``order`` keeps every node alive, so ids are unique."""
-
-    __slots__ = ("order", "_ids", "_topo")
-
-    def __init__(self, order: list) -> None:
-        ids = np.fromiter(map(id, order), dtype=np.uint64, count=len(order))
-        perm = np.argsort(ids)
-        self.order = order
-        self._ids = ids[perm]
-        self._topo = perm
-
-    def lookup_ids(self, ids: np.ndarray) -> np.ndarray:
-        """Topological index of each id (uint64 array), -1 for an id not in the graph."""
-        i = np.searchsorted(self._ids, ids)
-        np.minimum(i, len(self._ids) - 1, out=i)
-        return np.where(self._ids[i] == ids, self._topo[i], -1)
-
-    def lookup(self, nodes) -> np.ndarray:
-        return self.lookup_ids(np.fromiter(map(id, nodes), dtype=np.uint64, count=len(nodes)))
-
-    def get(self, node):
-        """``node``'s topological index, or None if it is not in the graph."""
-        k = int(self.lookup((node,))[0])
-        return None if k < 0 else k
-
-
-_get_children = operator.attrgetter("children")
-
-
-def _children(order: list, index: NodeIndex):
-    """Every node's children as topological indices (one flat int64 array), how many children
-    each node has, and how many times each node is used; every op is checked once."""
-    for fn in {node._fn for node in order}:
-        if fn is not None:
-            _check_supported(fn)
-    counts = np.fromiter(map(len, map(_get_children, order)), dtype=np.int64, count=len(order))
-    ids = np.fromiter(map(id, chain.from_iterable(map(_get_children, order))), dtype=np.uint64,
-                      count=int(counts.sum()))
-    kids = index.lookup_ids(ids)
-    uses = np.bincount(kids, minlength=len(order))
-    return kids, counts, uses
-
-
-def _levels(order: list, kids: list, counts: list, groups: dict, op_number: dict):
-    """Level (1 + deepest input) and kind (0: group root, 1 + op number: elementwise) of every
-    node that keeps a slot; folded nodes are skipped."""
-    n = len(order)
-    level = [0] * n
-    kind = [0] * n
-    kept = []
-    for k, node, ch in interior(order, kids, counts):
-        g = groups.get(k)
-        if g is not None:
-            if g.into is not None:
-                continue
-            deepest = 0
-            for t in g.terms:
-                la = level[t[1]]
-                if la > deepest:
-                    deepest = la
-                if t[2] >= 0 and level[t[2]] > deepest:
-                    deepest = level[t[2]]
-        else:
-            deepest = 0
-            for c in ch:
-                if level[c] > deepest:
-                    deepest = level[c]
-            kind[k] = 1 + op_number[node._fn]
-        level[k] = deepest + 1
-        kept.append(k)
-    return level, kind, kept
 
 
 def _i64(xs) -> np.ndarray:
@@ -209,11 +126,126 @@ class Schedule:
 DENSE = -1  # slot kind of a dense block's outputs (groups are 0, elementwise ops 1 + op number)
 
 
-def _rewrite_rows(blocks: list, groups: dict, n: int):
+# --- graph: topological order, node index, children ----------------------------------------------
+
+def _check_supported(fn: Op) -> None:
+    """Raise ``UnsupportedOpError`` unless the replay can run ``fn``: an op of the table, with
+    one or two inputs (n-ary: only the linear ops and the products), a constant only on one."""
+    if OPS.get(fn.name) is not fn:
+        raise UnsupportedOpError(
+            f"tinygrad_value.compile: op {fn.name!r} is not in the op table (tinygrad_value.OPS)")
+    if fn.arity not in (1, 2) and fn not in PRODUCTS and not fn.linear:
+        raise UnsupportedOpError(
+            f"tinygrad_value.compile: n-ary op {fn.name!r} is not supported "
+            "(only sum and dot are n-ary)")
+    if fn.has_param and fn.arity != 1:
+        raise UnsupportedOpError(
+            f"tinygrad_value.compile: op {fn.name!r} has a constant and {fn.arity} inputs; "
+            "only one-input ops may carry a constant")
+
+
+class NodeIndex:
+    """Node -> topological index, looked up by identity in two sorted int arrays (a dict of 10⁶
+    Values costs ~70 MB, these 16 MB). ``order`` keeps every node alive, so ids are unique."""
+
+    __slots__ = ("order", "_ids", "_topo")
+
+    def __init__(self, order: list) -> None:
+        ids = np.fromiter(map(id, order), dtype=np.uint64, count=len(order))
+        perm = np.argsort(ids)
+        self.order = order
+        self._ids = ids[perm]
+        self._topo = perm
+
+    def lookup_ids(self, ids: np.ndarray) -> np.ndarray:
+        """Topological index of each id (uint64 array), -1 for an id not in the graph."""
+        i = np.searchsorted(self._ids, ids)
+        np.minimum(i, len(self._ids) - 1, out=i)
+        return np.where(self._ids[i] == ids, self._topo[i], -1)
+
+    def lookup(self, nodes) -> np.ndarray:
+        return self.lookup_ids(np.fromiter(map(id, nodes), dtype=np.uint64, count=len(nodes)))
+
+    def get(self, node):
+        """``node``'s topological index, or None if it is not in the graph."""
+        k = int(self.lookup((node,))[0])
+        return None if k < 0 else k
+
+
+_get_children = operator.attrgetter("children")
+
+
+def _children(order: list, index: NodeIndex):
+    """Every node's children as topological indices (one flat int64 array), how many children
+    each node has, and how many times each node is used; every op is checked once."""
+    for fn in {node._fn for node in order}:
+        if fn is not None:
+            _check_supported(fn)
+    counts = np.fromiter(map(len, map(_get_children, order)), dtype=np.int64, count=len(order))
+    ids = np.fromiter(map(id, chain.from_iterable(map(_get_children, order))), dtype=np.uint64,
+                      count=int(counts.sum()))
+    kids = index.lookup_ids(ids)
+    uses = np.bincount(kids, minlength=len(order))
+    return kids, counts, uses
+
+
+def _graph(root):
+    """``root``'s graph in topological order (root last), its ``NodeIndex``, and every node's
+    children (flat topological indices), number of children and number of uses, as arrays."""
+    order = topo_order(root)
+    index = NodeIndex(order)
+    return (order, index) + _children(order, index)
+
+
+# --- levels (after ``fold``: sums of products) ---------------------------------------------------
+
+def _levels(order: list, kids: list, counts: list, groups: dict, op_number: dict):
+    """Level (1 + deepest input; leaves are 0) and kind (0: group root, 1 + ``op_number[op]``:
+    elementwise) of every node, as two lists by topological index, and the topological indices
+    of the nodes that keep a slot (every interior node but the groups folded into another)."""
+    n = len(order)
+    level = [0] * n
+    kind = [0] * n
+    kept = []
+    for k, node, ch in interior(order, kids, counts):
+        g = groups.get(k)
+        if g is not None:
+            if g.into is not None:
+                continue
+            deepest = 0
+            for t in g.terms:
+                la = level[t[1]]
+                if la > deepest:
+                    deepest = la
+                if t[2] >= 0 and level[t[2]] > deepest:
+                    deepest = level[t[2]]
+        else:
+            deepest = 0
+            for c in ch:
+                if level[c] > deepest:
+                    deepest = level[c]
+            kind[k] = 1 + op_number[node._fn]
+        level[k] = deepest + 1
+        kept.append(k)
+    return level, kind, kept
+
+
+# --- dense rows (after ``dense.find``) -----------------------------------------------------------
+
+class _Rows(NamedTuple):
+    """What ``_rewrite_rows`` did to the groups for the dense blocks."""
+    ids: list  # per block, the output id D of each of its rows
+    original: dict  # group node -> its term tuples before the rewrite
+    fresh: int  # how many new ids (n, n + 1, …) the rows' outputs took
+    inlined: set  # product groups folded into a row
+
+
+def _rewrite_rows(blocks: list, groups: dict, n: int) -> _Rows:
     """Give every row of every block its output ``D`` (the group's own node when the row is the
     whole group, else a new id ``n, n + 1, …``) and replace the row's terms in its group by
     ``1·D``; a product group inlined into a row is marked as folded into it. Returns the D ids
-    per block, the rewritten groups' original term lists, how many new ids, the inlined nodes."""
+    per block, the rewritten groups' original term lists, how many new ids, the inlined nodes
+    (``_Rows``)."""
     ids, original, inlined = [], {}, set()
     fresh = n
     for block in blocks:
@@ -242,52 +274,43 @@ def _rewrite_rows(blocks: list, groups: dict, n: int):
             out.append(fresh)
             fresh += 1
         ids.append(out)
-    return ids, original, fresh - n, inlined
+    return _Rows(ids, original, fresh - n, inlined)
 
 
-def _factor_slots(keys, slot: np.ndarray, one: int) -> np.ndarray:
-    """The slots of a block's factor sequences (a row each); ``dense.ONE`` is the constant 1.0."""
-    f = _i64(keys)
-    return np.where(f == dense.ONE, one, slot[f])
+# --- slots ---------------------------------------------------------------------------------------
+
+class _Layout(NamedTuple):
+    """Where every value lives: leaves, then the constant 1.0 (slot ``one``), then the kept
+    nodes sorted by (level, kind, topological index)."""
+    leaves: np.ndarray  # topological indices of the leaves, in slot order
+    one: int  # the slot of the constant 1.0
+    slot: np.ndarray  # topological index (and dense output id) -> slot, -1 if folded
+    slot_topo: np.ndarray  # slot -> topological index (-1 for the constant 1.0)
+    slot_level: np.ndarray  # slot -> level (0 for the leaves and 1.0)
+    slot_kind: np.ndarray  # slot -> kind (0 group, 1 + op number elementwise, DENSE)
 
 
-def build(root, use_dense: bool = True) -> Schedule:
-    """Everything the replay needs, as arrays and a per-level step list (see module docstring).
-    ``use_dense=False`` leaves every row on the exact sequential sums (no matmul)."""
-    order = topo_order(root)
+def _layout(order: list, level: list, kind: list, kept: list, blocks: list,
+            rows: _Rows) -> _Layout:
+    """Slots for the leaves, the constant 1.0 and every kept node (``_levels``' ``kept`` minus
+    the inlined groups, plus each dense row's output that is not its group's own node).
+
+    Every level L becomes two half-levels: 2L for what was there, 2F + 1 for the outputs of
+    the dense blocks whose factors reach level F (so they come after their factors and before
+    the groups that read them); empty half-levels are then squeezed out. Dense outputs keep
+    their blocks' order within a half-level, everything else its topological order."""
     n = len(order)
-    index = NodeIndex(order)
-    kid_arr, count_arr, use_arr = _children(order, index)
-    kids, counts, uses = kid_arr.tolist(), count_arr.tolist(), use_arr.tolist()
-    del use_arr
-    groups = fold(order, kids, counts, uses)
-    ops_by_number = list(OPS.values())
-    level, kind, kept = _levels(order, kids, counts, groups,
-                                {fn: i for i, fn in enumerate(ops_by_number)})
-    del kids, counts
-    blocks = dense.find(order, groups, level, kept, uses) if use_dense else []
-    del uses
-    block_ids, original_terms, nfresh, inlined = _rewrite_rows(blocks, groups, n)
-
-    # Every level L becomes two half-levels: 2L for what was there, 2F + 1 for the outputs of
-    # the dense blocks whose factors reach level F (so they come after their factors and before
-    # the groups that read them); empty half-levels are then squeezed out.
-    nall = n + nfresh
+    nall = n + rows.fresh
     lv = np.zeros(nall, dtype=np.int64)
     lv[:n] = 2 * _i64(level)
     kd = np.zeros(nall, dtype=np.int64)
     kd[:n] = _i64(kind)
-    del level, kind
     tie = np.arange(nall, dtype=np.int64)  # slots sort by (level, kind, tie)
-    kept_all = [k for k in kept if k not in inlined] if inlined else kept
-    del kept
-    whole = set()
+    kept_all = [k for k in kept if k not in rows.inlined] if rows.inlined else list(kept)
     ordinal = 0
-    for block, ids in zip(blocks, block_ids):
+    for block, ids in zip(blocks, rows.ids):
         for d, row in zip(ids, block.rows):
-            if row.whole:
-                whole.add(d)
-            else:
+            if not row.whole:
                 kept_all.append(d)
             lv[d] = 2 * block.level + 1
             kd[d] = DENSE
@@ -300,7 +323,6 @@ def build(root, use_dense: bool = True) -> Schedule:
     squeeze[used] = np.arange(1, len(used) + 1)  # leaves (and the constant 1.0) stay at 0
     lv = squeeze[lv]
 
-    # slots: leaves, then the constant 1.0, then kept nodes sorted by (level, kind, topo)
     leaves = np.flatnonzero(np.fromiter((node._fn is None for node in order), dtype=bool,
                                         count=n))
     one = len(leaves)
@@ -311,86 +333,140 @@ def build(root, use_dense: bool = True) -> Schedule:
     slot = np.full(nall, -1, dtype=np.int64)
     slot[leaves] = np.arange(one)
     slot[perm] = np.arange(one + 1, m)
-    slot_level_arr = np.concatenate([np.zeros(one + 1, dtype=np.int64), lv[perm]])
-    slot_kind_arr = np.concatenate([np.zeros(one + 1, dtype=np.int64), kd[perm]])
-    del lv, kd, perm
+    slot_level = np.concatenate([np.zeros(one + 1, dtype=np.int64), lv[perm]])
+    slot_kind = np.concatenate([np.zeros(one + 1, dtype=np.int64), kd[perm]])
+    return _Layout(leaves, one, slot, slot_topo, slot_level, slot_kind)
 
-    # terms of the kept groups, in slot order: one (T, 7) array of the term tuples
-    # (coef, a, b, consumer_a, slot_a, consumer_b, slot_b), then the tuples are dropped
-    g_first = np.zeros(m, dtype=np.int64)  # each kept group's terms: [g_first, g_end)
-    g_end = np.zeros(m, dtype=np.int64)
-    g_signed_zero = np.zeros(m, dtype=bool)
-    gslots = np.flatnonzero(slot_kind_arr == 0)
-    gslots = gslots[gslots > one]
-    flat: list = []
-    for s_, k in zip(gslots.tolist(), slot_topo[gslots].tolist()):
+
+# --- arrays: terms, elementwise operands, dense factors, and their gradient edges ----------------
+
+class _Edges(NamedTuple):
+    """Gradient edges of one kind: each edge's destination slot, the topological index of the
+    node that consumes it and which of that node's inputs it is (these two fix eager order)."""
+    dst: np.ndarray
+    consumer: np.ndarray
+    input: np.ndarray
+
+
+class _Terms(NamedTuple):
+    """The kept groups' terms as arrays, in slot order (see ``Schedule``)."""
+    first: np.ndarray  # slot -> index of its group's first term
+    end: np.ndarray  # slot -> one past its last term
+    signed_zero: np.ndarray  # slot -> the group is a chain of binary ops
+    coef: np.ndarray
+    a: np.ndarray
+    b: np.ndarray
+    group: np.ndarray  # slot of each term's group
+
+
+def _terms(groups: dict, blocks: list, original_terms: dict, lay: _Layout):
+    """The kept groups' terms as arrays, in slot order, and their gradient edges (to the first
+    factors, to the second). Afterwards every group's ``terms`` is None (the replay reads the
+    arrays) and ``original_terms`` also holds each dense row's terms (it is in no array)."""
+    m = len(lay.slot_topo)
+    first = np.zeros(m, dtype=np.int64)  # each kept group's terms: [first, end)
+    end = np.zeros(m, dtype=np.int64)
+    signed_zero = np.zeros(m, dtype=bool)
+    gslots = np.flatnonzero(lay.slot_kind == 0)
+    gslots = gslots[gslots > lay.one]
+    flat: list = []  # the term tuples (coef, a, b, consumer_a, slot_a, consumer_b, slot_b)
+    for s, k in zip(gslots.tolist(), lay.slot_topo[gslots].tolist()):
         g = groups[k]
-        g_first[s_] = len(flat)
+        first[s] = len(flat)
         if not g.from_zero:
-            g_signed_zero[s_] = True
+            signed_zero[s] = True
         flat.extend(g.terms)
-        g_end[s_] = len(flat)
+        end[s] = len(flat)
     T = np.array(flat, dtype=np.float64).reshape(-1, 7)  # topo indices < 2⁵³: exact
     del flat
-    for block in blocks:  # a dense row's terms are in no array: the replay keeps them
+    for block in blocks:
         for row in block.rows:
             original_terms.setdefault(row.node, groups[row.node].terms)
-    for g in groups.values():  # the replay reads terms from the arrays from now on
+    for g in groups.values():
         g.terms = None
-    nterm = len(T)
+    slot, one = lay.slot, lay.one
     coef = np.ascontiguousarray(T[:, 0])
     t_a = slot[T[:, 1].astype(np.int64)]
     tb_topo = T[:, 2].astype(np.int64)
     t_b = np.where(tb_topo < 0, one, slot[tb_topo])
     del tb_topo
-    ea_cons, ea_slot, eb_cons, eb_slot = (T[:, c].astype(np.int64) for c in (3, 4, 5, 6))
+    cons_a, in_a, cons_b, in_b = (T[:, c].astype(np.int64) for c in (3, 4, 5, 6))
     del T
-    seg = np.repeat(gslots, g_end[gslots] - g_first[gslots])
+    group = np.repeat(gslots, end[gslots] - first[gslots])
+    terms = _Terms(first, end, signed_zero, coef, t_a, t_b, group)
+    return terms, [_Edges(t_a, cons_a, in_a), _Edges(t_b, cons_b, in_b)]
 
-    # operands of the elementwise nodes, in slot order (their children, first and second)
-    w_slot = np.flatnonzero(slot_kind_arr > 0)
-    w_topo = slot_topo[w_slot]
-    nw = len(w_slot)
-    kstart = np.concatenate([[0], np.cumsum(count_arr)])[w_topo]
-    two = count_arr[w_topo] == 2
-    del count_arr
-    w_a = slot[kid_arr[kstart]] if nw else np.zeros(0, dtype=np.int64)
+
+class _Elementwise(NamedTuple):
+    """The elementwise nodes' operands, in slot order (see ``Schedule``)."""
+    slots: np.ndarray  # their slots
+    a: np.ndarray
+    b: np.ndarray
+    k: np.ndarray
+    index: np.ndarray  # slot -> position among the elementwise nodes, -1 for other slots
+    two: np.ndarray  # positions of the two-input nodes (whose second operand gets an edge)
+
+
+def _elementwise(order: list, kids: np.ndarray, counts: np.ndarray, lay: _Layout):
+    """The elementwise nodes' operands (their children, first and second) and constants, in
+    slot order, and their gradient edges (to every first operand, to the second operands of
+    two-input ops)."""
+    slots = np.flatnonzero(lay.slot_kind > 0)
+    topo = lay.slot_topo[slots]
+    nw = len(slots)
+    slot, one = lay.slot, lay.one
+    kstart = np.concatenate([[0], np.cumsum(counts)])[topo]
+    is_two = counts[topo] == 2
+    w_a = slot[kids[kstart]] if nw else np.zeros(0, dtype=np.int64)
     w_b = np.full(nw, one, dtype=np.int64)
-    w_b[two] = slot[kid_arr[kstart[two] + 1]]
-    del kid_arr, kstart
-    w_k = np.array([order[k]._arg if order[k]._fn.has_param else 0.0 for k in w_topo.tolist()],
+    w_b[is_two] = slot[kids[kstart[is_two] + 1]]
+    w_k = np.array([order[k]._arg if order[k]._fn.has_param else 0.0 for k in topo.tolist()],
                    dtype=np.float64)
-    wb_which = np.flatnonzero(two)
-    wb_dst = w_b[two]
-    wb_cons = w_topo[two]
-    w_index = np.full(m, -1, dtype=np.int64)
-    w_index[w_slot] = np.arange(nw)
+    index = np.full(len(lay.slot_topo), -1, dtype=np.int64)
+    index[slots] = np.arange(nw)
+    ew = _Elementwise(slots, w_a, w_b, w_k, index, np.flatnonzero(is_two))
+    return ew, [_Edges(w_a, topo, np.zeros(nw, dtype=np.int64)),
+                _Edges(w_b[is_two], topo[is_two], np.ones(int(is_two.sum()), dtype=np.int64))]
 
-    # a dense block's gradient edges: one per factor position, A side then B side
-    d_dst, d_cons, d_slot, d_blocks = [], [], [], []
-    nd0 = 2 * nterm + nw + len(wb_dst)
-    nd_edges = 0
+
+def _factor_slots(keys, slot: np.ndarray, one: int) -> np.ndarray:
+    """The slots of a block's factor sequences (a row each); ``dense.ONE`` is the constant 1.0."""
+    f = _i64(keys)
+    return np.where(f == dense.ONE, one, slot[f])
+
+
+def _dense_edges(blocks: list, block_ids: list, lay: _Layout):
+    """Each block's factor slots and first output slot, and the blocks' gradient edges: one per
+    factor position, A side then B side, block after block (all consumed by the block's first
+    row, input i for position i, so ties keep this order)."""
+    parts, edges = [], []
     for block, ids in zip(blocks, block_ids):
         J, S, h = len(block.a_keys), len(block.b_keys), len(block.a_keys[0])
-        a_slots = _factor_slots(block.a_keys, slot, one).reshape(J, h)
-        b_slots = _factor_slots(block.b_keys, slot, one).reshape(S, h)
-        first = nd_edges
-        d_dst += [a_slots.reshape(-1), b_slots.reshape(-1)]
-        d_cons.append(np.full((J + S) * h, block.rows[0].node, dtype=np.int64))
-        d_slot.append(np.tile(np.arange(h, dtype=np.int64), J + S))
-        nd_edges += (J + S) * h
-        d0 = int(slot[ids[0]])
-        d_blocks.append((d0, d0 + S * J, S, J, h, b_slots, a_slots,
-                         nd0 + first, nd0 + first + J * h, nd0 + nd_edges))
-    none = [np.zeros(0, dtype=np.int64)]
-    e_dst = np.concatenate([t_a, t_b, w_a, wb_dst] + (d_dst or none))
-    e_cons = np.concatenate([ea_cons, eb_cons, w_topo, wb_cons] + (d_cons or none))
-    e_slot = np.concatenate([ea_slot, eb_slot, np.zeros(nw, dtype=np.int64),
-                             np.ones(len(wb_dst), dtype=np.int64)] + (d_slot or none))
-    del ea_cons, eb_cons, ea_slot, eb_slot, d_dst, d_cons, d_slot
-    # eager backward visits consumers in reverse topological order, children in slot order
-    eorder = np.lexsort((e_slot, -e_cons, e_dst))
-    del e_slot, e_cons
+        a_slots = _factor_slots(block.a_keys, lay.slot, lay.one).reshape(J, h)
+        b_slots = _factor_slots(block.b_keys, lay.slot, lay.one).reshape(S, h)
+        parts.append((int(lay.slot[ids[0]]), S, J, h, b_slots, a_slots))
+        edges.append(_Edges(np.concatenate([a_slots.reshape(-1), b_slots.reshape(-1)]),
+                            np.full((J + S) * h, block.rows[0].node, dtype=np.int64),
+                            np.tile(np.arange(h, dtype=np.int64), J + S)))
+    return parts, edges
+
+
+# --- the edge buffer -----------------------------------------------------------------------------
+
+def _edge_positions(pieces: list, slot_level: np.ndarray):
+    """Lay out the edge buffer: by level of the destination, and within a level round-robin
+    over destinations, each destination's contributions in eager order (``backward`` visits
+    consumers in reverse topological order, a consumer's inputs in order; edges that tie keep
+    the order of ``pieces``). Returns each piece's edges' positions, and the destination slot
+    of every position; ``pieces`` is emptied once read, so its arrays can be freed."""
+    none = np.zeros(0, dtype=np.int64)
+    e_dst = np.concatenate([e.dst for e in pieces] + [none])
+    e_cons = np.concatenate([e.consumer for e in pieces] + [none])
+    e_in = np.concatenate([e.input for e in pieces] + [none])
+    bounds = np.cumsum([0] + [len(e.dst) for e in pieces]).tolist()
+    pieces.clear()
+    eorder = np.lexsort((e_in, -e_cons, e_dst))
+    del e_in, e_cons
     d = e_dst[eorder]
     ne = len(d)
     run_start = np.flatnonzero(np.concatenate([[True], d[1:] != d[:-1]])) if ne else d
@@ -398,65 +474,117 @@ def build(root, use_dense: bool = True) -> Schedule:
     # Within a level, edges go round-robin over destinations (every destination's first
     # contribution, then every second one, ...): np.bincount still adds each destination's
     # contributions in eager order, but consecutive adds hit different accumulators.
-    eorder = eorder[np.lexsort((d, rank, slot_level_arr[d]))]
+    eorder = eorder[np.lexsort((d, rank, slot_level[d]))]
     del d, rank, run_start
     pos = np.empty(ne, dtype=np.int64)
     pos[eorder] = np.arange(ne)
     dst_sorted = e_dst[eorder]  # sorted by level only
-    del eorder, e_dst
-    pos_wb = np.full(nw, -1, dtype=np.int64)
-    pos_wb[wb_which] = pos[2 * nterm + nw:nd0]
-    # dense blocks: (d0, d1, S, J, h, B slots S×h, A slots J×h, edge positions of A, of B)
-    dense_steps = [DenseStep(d0, d1, S, J, h, b_slots, a_slots, pos[pa:pb], pos[pb:pe])
-                   for d0, d1, S, J, h, b_slots, a_slots, pa, pb, pe in d_blocks]
-    dense_at = {step.d0: step for step in dense_steps}
+    return [pos[i:j] for i, j in zip(bounds, bounds[1:])], dst_sorted
 
-    # per level: a slice of slots, a slice of sorted edges, a group step, elementwise steps
-    top = int(slot_level_arr[-1])
-    lstart = np.searchsorted(slot_level_arr, np.arange(top + 2)).tolist()
-    estart = np.searchsorted(slot_level_arr[dst_sorted], np.arange(top + 2)).tolist()
-    tstart = np.searchsorted(seg, lstart).tolist()
-    negs = np.concatenate([[0], np.cumsum(coef < 0)])
+
+# --- steps ---------------------------------------------------------------------------------------
+
+def _level_steps(lay: _Layout, terms: _Terms, ew: _Elementwise, dense_steps: list,
+                 dst_sorted: np.ndarray, ops_by_number: list):
+    """The per-level step list: for each level a slice of slots and a slice of the edge buffer,
+    its group step and elementwise steps (runs of one op), or its dense blocks (a half-level
+    of dense outputs only); and the slot and edge starts of every level."""
+    slot_level, slot_kind_arr = lay.slot_level, lay.slot_kind
+    top = int(slot_level[-1])
+    lstart = np.searchsorted(slot_level, np.arange(top + 2)).tolist()
+    estart = np.searchsorted(slot_level[dst_sorted], np.arange(top + 2)).tolist()
+    tstart = np.searchsorted(terms.group, lstart).tolist()
+    negs = np.concatenate([[0], np.cumsum(terms.coef < 0)])
     slot_kind = slot_kind_arr.tolist()
+    dense_at = {step.d0: step for step in dense_steps}
     steps = []  # steps[L - 1] for level L
     for L in range(1, top + 1):
         o0, o1 = lstart[L], lstart[L + 1]
         if slot_kind[o0] == DENSE:  # a half-level of dense blocks only
             blocks_here = []
-            s_ = o0
-            while s_ < o1:
-                blocks_here.append(dense_at[s_])
-                s_ = dense_at[s_].d1
+            s = o0
+            while s < o1:
+                blocks_here.append(dense_at[s])
+                s = dense_at[s].d1
             steps.append(LevelStep(o0, o1, estart[L], estart[L + 1], None, [], blocks_here))
             continue
         group = None
-        s_ = o0
-        while s_ < o1 and slot_kind[s_] == 0:
-            s_ += 1
-        if s_ > o0:
+        s = o0
+        while s < o1 and slot_kind[s] == 0:
+            s += 1
+        if s > o0:
             t0, t1 = tstart[L], tstart[L + 1]
-            group = GroupStep(o0, s_, t0, t1, bool(negs[t1] > negs[t0]),
-                              bool(g_signed_zero[o0:s_].any()))
+            group = GroupStep(o0, s, t0, t1, bool(negs[t1] > negs[t0]),
+                              bool(terms.signed_zero[o0:s].any()))
         ews = []
-        while s_ < o1:
-            kk = slot_kind[s_]
-            e = s_ + 1
+        while s < o1:
+            kk = slot_kind[s]
+            e = s + 1
             while e < o1 and slot_kind[e] == kk:
                 e += 1
-            w0 = int(w_index[s_])
-            ews.append(ElementwiseStep(ops_by_number[kk - 1], s_, e, w0, w0 + (e - s_)))
-            s_ = e
+            w0 = int(ew.index[s])
+            ews.append(ElementwiseStep(ops_by_number[kk - 1], s, e, w0, w0 + (e - s)))
+            s = e
         steps.append(LevelStep(o0, o1, estart[L], estart[L + 1], group, ews, []))
+    return steps, top, lstart, estart
 
+
+# --- all stages ----------------------------------------------------------------------------------
+
+def _assemble(order: list, index: NodeIndex, groups: dict, rows: _Rows, lay: _Layout,
+              terms: _Terms, ew: _Elementwise, dense_parts: list, positions: list,
+              dst_sorted: np.ndarray, ops: list) -> Schedule:
+    """The ``Schedule``: the dense steps and the level steps assembled from the arrays and the
+    edge positions (``positions``: the pieces given to ``_edge_positions``, in order)."""
+    pos_ta, pos_tb, pos_wa, pos_wb_two, *pos_dense = positions
+    pos_wb = np.full(len(ew.slots), -1, dtype=np.int64)
+    pos_wb[ew.two] = pos_wb_two
+    dense_steps = [DenseStep(d0, d0 + S * J, S, J, h, b_slots, a_slots, p[:J * h], p[J * h:])
+                   for (d0, S, J, h, b_slots, a_slots), p in zip(dense_parts, pos_dense)]
+    steps, top, lstart, estart = _level_steps(lay, terms, ew, dense_steps, dst_sorted, ops)
+    m = len(lay.slot_topo)
     return Schedule(
-        order=order, index=index, groups=groups, original_terms=original_terms,
-        slot=slot, slot_topo=slot_topo, leaves=[order[k] for k in leaves.tolist()], size=m,
-        root_slot=int(slot[n - 1]), steps=steps,
+        order=order, index=index, groups=groups, original_terms=rows.original,
+        slot=lay.slot, slot_topo=lay.slot_topo, leaves=[order[k] for k in lay.leaves.tolist()],
+        size=m, root_slot=int(lay.slot[len(order) - 1]), steps=steps,
         level0=(0, lstart[1], estart[0], estart[1]) if top else (0, m, 0, len(dst_sorted)),
-        group_first=g_first, group_end=g_end, group_signed_zero=g_signed_zero,
-        term_coef=coef, term_a=t_a, term_b=t_b, term_group=seg, term_pos_a=pos[:nterm],
-        term_pos_b=pos[nterm:2 * nterm], ew_a=w_a, ew_b=w_b, ew_k=w_k,
-        ew_pos_a=pos[2 * nterm:2 * nterm + nw], ew_pos_b=pos_wb,
-        edge_local=dst_sorted - _i64(lstart)[slot_level_arr[dst_sorted]],
-        dense=dense_steps, dense_edges=nd_edges,
+        group_first=terms.first, group_end=terms.end, group_signed_zero=terms.signed_zero,
+        term_coef=terms.coef, term_a=terms.a, term_b=terms.b, term_group=terms.group,
+        term_pos_a=pos_ta, term_pos_b=pos_tb, ew_a=ew.a, ew_b=ew.b, ew_k=ew.k,
+        ew_pos_a=pos_wa, ew_pos_b=pos_wb,
+        edge_local=dst_sorted - _i64(lstart)[lay.slot_level[dst_sorted]],
+        dense=dense_steps, dense_edges=sum(len(p) for p in pos_dense),
     )
+
+
+def build(root, use_dense: bool = True) -> Schedule:
+    """Everything the replay needs, as arrays and a per-level step list (see module docstring).
+    ``use_dense=False`` leaves every row on the exact sequential sums (no matmul).
+
+    One stage after the other; each big intermediate is dropped once the stages that read it
+    are done (memory, not time, limits the graphs that can be compiled)."""
+    ops = list(OPS.values())  # kind 1 + i is the elementwise op ops[i]
+    # the graph: nodes in topological order, their children (flat) and uses
+    order, index, kid_arr, count_arr, use_arr = _graph(root)
+    kids, counts, uses = kid_arr.tolist(), count_arr.tolist(), use_arr.tolist()
+    del use_arr
+    # chains of + - neg sum over products folded into groups of terms (fold.py)
+    groups = fold(order, kids, counts, uses)
+    level, kind, kept = _levels(order, kids, counts, groups, {fn: i for i, fn in enumerate(ops)})
+    del kids, counts
+    # rows of products that share their factors: matrix products (dense.py)
+    blocks = dense.find(order, groups, level, kept, uses) if use_dense else []
+    del uses
+    rows = _rewrite_rows(blocks, groups, len(order))
+    lay = _layout(order, level, kind, kept, blocks, rows)
+    del level, kind, kept
+    # the arrays the replay runs on, and the gradient edges of each kind
+    terms, term_edges = _terms(groups, blocks, rows.original, lay)
+    ew, ew_edges = _elementwise(order, kid_arr, count_arr, lay)
+    del kid_arr, count_arr
+    dense_parts, dense_edges = _dense_edges(blocks, rows.ids, lay)
+    edges = term_edges + ew_edges + dense_edges
+    del term_edges, ew_edges, dense_edges
+    positions, dst_sorted = _edge_positions(edges, lay.slot_level)  # empties ``edges``
+    return _assemble(order, index, groups, rows, lay, terms, ew, dense_parts, positions,
+                     dst_sorted, ops)
