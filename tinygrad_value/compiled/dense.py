@@ -18,13 +18,14 @@ the rows are the entries of one matrix product:
 
     Y[s, j] = Σᵢ B_s[i] · A_j[i],   Y = Bmat @ Amatᵀ   (Bmat: S×h, Amat: J×h)
 
-and backward, with dY the gradients of the rows, is the product rule (MUL's local derivatives,
-``∂(a·b)/∂a = b``) summed by BLAS: ``dB = dY @ Amat`` and ``dA = dYᵀ @ Bmat``. Those are the
-*blocks* found here. The A- and B-sequences are the nodes of a bipartite graph whose edges are
-rows; a complete component (``rows = S·J``, no pair twice) is one block, an incomplete one is
-covered greedily by complete sub-blocks (the A's shared by the most B's, times the B's they all
-meet; then again on the rest). Only rows whose factors all sit at the same level (``F``, their
-deepest factor's level) are joined, so no row of a block can depend on another of its rows.
+and backward, with dY the gradients of the rows, is DOT's local rule (each factor of a pair gets
+the other, ``∂(aᵢ·bᵢ)/∂aᵢ = bᵢ``) summed by BLAS: ``dB = dY @ Amat`` and ``dA = dYᵀ @ Bmat``.
+Those are the *blocks* found here. The A- and B-sequences are the nodes of a bipartite graph
+whose edges are rows; a complete component (``rows = S·J``, no pair twice) is one block, an
+incomplete one is covered greedily by complete sub-blocks (the A's shared by the most B's, times
+the B's they all meet; then again on the rest). Only rows whose factors all sit at the same
+level (``F``, their deepest factor's level) are joined, so no row of a block can depend on
+another of its rows.
 
 Anything else falls back, row by row, to the exact sequential sums of ``schedule.py``: a row
 with fewer than ``MIN_TERMS`` products, a row shared by nobody, rows that share only part of

@@ -16,7 +16,10 @@ from __future__ import annotations
 from ..engine import scalar_math
 from ..engine.ops import DOT, MUL, Op, nary_sum
 
-PRODUCTS = (MUL, DOT)  # out = Σ aᵢ·bᵢ; evaluated with MUL's forward and local rules
+# out = Σ aᵢ·bᵢ. A term is one product: its value is MUL's forward (a lone product keeps the sign
+# of a zero, which DOT's sum from 0.0 would not), its local derivatives are those of one pair
+# of a dot (DOT.local: ∂/∂a = b, ∂/∂b = a).
+PRODUCTS = (MUL, DOT)
 
 
 def eager_sum(terms: list, from_zero: bool) -> float:
