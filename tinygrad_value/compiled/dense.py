@@ -46,6 +46,7 @@ block directly.
 
 from __future__ import annotations
 
+from operator import itemgetter
 from typing import List, NamedTuple, Tuple
 
 MIN_TERMS = 2  # a row needs at least this many true products (not lone terms) to join a block
@@ -71,60 +72,119 @@ class Block(NamedTuple):
 ONE = -1  # the factor of a lone term (``c · child · 1``): the replay's constant 1.0
 
 
+_coef = itemgetter(0)
+_first = itemgetter(1)
+_second = itemgetter(2)
+
+
+def _lone(seconds: list) -> list:
+    """Positions of the lone terms (second factor ``ONE``) among a group's second factors."""
+    out, i = [], -1
+    for _ in range(seconds.count(ONE)):
+        i = seconds.index(ONE, i + 1)
+        out.append(i)
+    return out
+
+
+def _without(seq: list, skip: list) -> list:
+    """``seq`` without the (sorted) positions ``skip``."""
+    out, start = [], 0
+    for i in skip:
+        out += seq[start:i]
+        start = i + 1
+    return out + seq[start:]
+
+
 def _pure(groups: dict, uses: list, c: int):
     """The terms of ``c`` if it is a group of +1 products read only once (a ``tv.dot`` under a
     ``b + …``), else None."""
     g = groups.get(c)
     if g is None or g.into is not None or uses[c] != 1:
         return None
-    for t in g.terms:
-        if t[0] != 1.0 or t[2] < 0:
-            return None
-    return g.terms
+    terms = g.terms
+    if min(map(_second, terms), default=0) < 0:
+        return None
+    if list(map(_coef, terms)).count(1.0) != len(terms):
+        return None
+    return terms
 
 
-def _expand(groups: dict, uses: list, k: int) -> tuple:
-    """Group k's terms with each lone ``1·c`` whose c is a pure product group (``_pure``)
-    replaced by c's terms: ``b + tv.dot(w, x)`` is then one row ``b·1 + Σ wᵢ·xᵢ``."""
-    terms = groups[k].terms
-    out, inlined = None, []
-    for i, t in enumerate(terms):
-        inner = _pure(groups, uses, t[1]) if t[2] < 0 and t[0] == 1.0 else None
-        if inner is not None and out is None:
-            out = list(terms[:i])
-        if out is not None:
-            if inner is not None:
-                inlined.append((t[1], len(out), len(inner)))
-                out.extend(inner)
-            else:
-                out.append(t)
-    return (terms, ()) if out is None else (out, tuple(inlined))
+def _expand(groups: dict, uses: list, terms: list) -> tuple:
+    """A group's terms with each lone ``1·c`` whose c is a pure product group (``_pure``)
+    replaced by c's terms: ``b + tv.dot(w, x)`` is then one row ``b·1 + Σ wᵢ·xᵢ``. Returns
+    the terms and the inlined ``(node, first term, number of terms)``."""
+    out, inlined, start = None, [], 0
+    for i in _lone(list(map(_second, terms))):
+        t = terms[i]
+        inner = _pure(groups, uses, t[1]) if t[0] == 1.0 else None
+        if inner is None:
+            continue
+        if out is None:
+            out = []
+        out += terms[start:i]
+        inlined.append((t[1], len(out), len(inner)))
+        out += inner
+        start = i + 1
+    if out is None:
+        return terms, ()
+    return out + terms[start:], tuple(inlined)
 
 
-def _rows(k: int, terms: list, inlined: tuple, level: list) -> dict:
+def _rows(k: int, terms: list, inlined: tuple, seqs) -> dict:
     """The candidate rows of group k, one per placement of its lone terms: ``{lone: (k, run,
-    whole, F, A, B, terms, inlined)}``. Its +1 products always; its +1 lone terms ``1·c`` as
-    the product ``c·1`` with ``c`` on side A (``lone="a"``) or B (``"b"``), or left out (``""``).
-    Empty when it has fewer than ``MIN_TERMS`` true products. ``level`` ends with a 0, the
-    level of ``ONE`` (index -1)."""
-    sel = [(i, t[1], t[2]) for i, t in enumerate(terms) if t[0] == 1.0]
-    lone = [x for x in sel if x[2] < 0]
-    if len(sel) - len(lone) < MIN_TERMS:
+    whole, F, A, B, terms, inlined)}``, with the factor sequences A and B as ids (``seqs``:
+    one id per distinct sequence). Its +1 products always; its +1 lone terms ``1·c`` as the
+    product ``c·1`` with ``c`` on side A (``lone="a"``) or B (``"b"``), or left out (``""``).
+    Empty when it has fewer than ``MIN_TERMS`` true products."""
+    first, second = list(map(_first, terms)), list(map(_second, terms))
+    coefs = list(map(_coef, terms))
+    if coefs.count(1.0) == len(coefs):
+        run = tuple(range(len(terms)))
+    else:
+        run = tuple([i for i, c in enumerate(coefs) if c == 1.0])
+        first = [first[i] for i in run]
+        second = [second[i] for i in run]
+    lone = _lone(second)
+    if len(run) - len(lone) < MIN_TERMS:
         return {}
-    whole = len(sel) == len(terms)
-    variants = [("a", sel)]
-    if lone:
-        variants.append(("b", [(i, b, a) if b < 0 else (i, a, b) for i, a, b in sel]))
-        variants.append(("", [x for x in sel if x[2] >= 0]))
-    out = {}
-    for name, chosen in variants:
-        run = tuple([x[0] for x in chosen])
-        akey = tuple([x[1] for x in chosen])
-        bkey = tuple([x[2] for x in chosen])  # ONE (-1) for a lone term
-        deepest = max(max(map(level.__getitem__, akey)), max(map(level.__getitem__, bkey)))
-        out[name] = (k, run, whole and len(run) == len(terms), deepest, akey, bkey, terms,
-                     inlined)
-    return out
+    whole = len(run) == len(terms)
+    level = seqs.level
+    a, b = seqs(first), seqs(second)
+    deepest = max(level[a], level[b])
+    if not lone:  # A = the first factors, B = the second ones, in order
+        return {"a": (k, run, whole, deepest, a, b, terms, inlined)}
+    a_side, b_side = list(first), list(second)  # the lone terms' children on side B
+    for i in lone:
+        a_side[i], b_side[i] = ONE, first[i]
+    pa, pb = seqs(_without(first, lone)), seqs(_without(second, lone))  # lone terms left out
+    return {
+        "a": (k, run, whole, deepest, a, b, terms, inlined),
+        "b": (k, run, whole, deepest, seqs(a_side), seqs(b_side), terms, inlined),
+        "": (k, _without(list(run), lone), False, max(level[pa], level[pb]), pa, pb, terms,
+             inlined),
+    }
+
+
+class _Sequences:
+    """Factor sequences (lists of topological indices) numbered by content: the same Values in
+    the same order get the same id, so rows compare ints, not sequences of a thousand; each
+    sequence's deepest level is found once (``ONE``, the constant 1.0, is at level 0)."""
+
+    def __init__(self, node_level: list) -> None:
+        self._ids: dict = {}
+        self._node_level = node_level
+        self.keys: list = []  # id -> the sequence, as a tuple
+        self.level: list = []  # id -> the deepest level of its factors
+
+    def __call__(self, seq: list) -> int:
+        key = tuple(seq)
+        i = self._ids.get(key)
+        if i is None:
+            i = self._ids[key] = len(self.keys)
+            self.keys.append(key)
+            get = self._node_level.__getitem__
+            self.level.append(max(map(get, _without(seq, _lone(seq))), default=0))
+        return i
 
 
 # where a lone term (a bias) goes: with the first factors (w·x + b), the second (x·w + b), or out
@@ -135,13 +195,13 @@ def find(order: list, groups: dict, level: list, kept: list, uses: list) -> List
     """Every complete block among the kept groups (see the module docstring). Each way of
     placing the lone terms proposes blocks; the biggest win, rows in two proposals go to the
     bigger one, and the rows left over are proposed again."""
-    level = list(level) + [0]  # level[ONE] == 0
     candidates = []
     variants = {}
+    seqs = _Sequences(level)
     for k in kept:
         g = groups.get(k)
         if g is not None and g.into is None and len(g.terms) >= MIN_TERMS:
-            v = _rows(k, *_expand(groups, uses, k), level)
+            v = _rows(k, *_expand(groups, uses, g.terms), seqs)
             if v:
                 candidates.append(k)
                 variants[k] = v
@@ -153,7 +213,7 @@ def find(order: list, groups: dict, level: list, kept: list, uses: list) -> List
             if lone != "a" and not rows:
                 break
             if len(rows) >= MIN_ROWS:
-                proposals.extend(_blocks(rows))
+                proposals.extend(_blocks(rows, seqs.keys))
         taken: set = set()
         for block in sorted(proposals, key=lambda b: -len(b.rows) * len(b.a_keys[0])):
             nodes = [row.node for row in block.rows] + [
@@ -168,9 +228,10 @@ def find(order: list, groups: dict, level: list, kept: list, uses: list) -> List
     return blocks
 
 
-def _blocks(rows: list) -> List[Block]:
-    """The complete blocks among candidate rows ``(node, run, whole, F, akey, bkey, …)``."""
-    # union-find over sequence nodes ("a"/"b", F, key); each row joins its two sequences
+def _blocks(rows: list, keys: list) -> List[Block]:
+    """The complete blocks among candidate rows ``(node, run, whole, F, A id, B id, …)``;
+    ``keys`` turns an id back into its sequence."""
+    # union-find over sequence nodes (side, F, id); each row joins its two sequences
     ids: dict = {}
     parent: list = []
 
@@ -189,7 +250,7 @@ def _blocks(rows: list) -> List[Block]:
 
     ends = []
     for r in rows:
-        ia, ib = node_id(("a", r[3], r[4])), node_id(("b", r[3], r[5]))
+        ia, ib = node_id((0, r[3], r[4])), node_id((1, r[3], r[5]))
         ra, rb = root(ia), root(ib)
         if ra != rb:
             parent[ra] = rb
@@ -200,11 +261,11 @@ def _blocks(rows: list) -> List[Block]:
 
     blocks = []
     for members in components.values():
-        blocks.extend(_complete_blocks(members))
+        blocks.extend(_complete_blocks(members, keys))
     return blocks
 
 
-def _complete_blocks(members: list) -> List[Block]:
+def _complete_blocks(members: list, keys: list) -> List[Block]:
     """Complete blocks covering as much of one component as a greedy choice finds: the A's shared
     by the most B's, with the B's every one of them meets; repeated on what is left. Rows in no
     block of at least ``MIN_ROWS`` rows fall back."""
@@ -229,7 +290,7 @@ def _complete_blocks(members: list) -> List[Block]:
         if len(a_keys) * len(b_keys) < MIN_ROWS:
             break
         rows = [by_pair[(a, b)] for b in b_keys for a in a_keys]
-        blocks.append(Block(rows[0][3], a_keys, b_keys,
+        blocks.append(Block(rows[0][3], [keys[a] for a in a_keys], [keys[b] for b in b_keys],
                             [Row(r[0], r[1], r[2], r[6], r[7]) for r in rows]))
         used = {id(r) for r in rows}
         left = [r for r in left if id(r) not in used]

@@ -13,6 +13,8 @@ a group that was folded remembers where its terms went, so its value and gradien
 
 from __future__ import annotations
 
+from itertools import count, repeat
+
 from ..engine import scalar_math
 from ..engine.ops import DOT, MUL, Op, nary_sum
 
@@ -97,9 +99,10 @@ def fold(order: list, kids: list, counts: list, uses: list) -> dict:
         if fn is MUL:
             groups[k] = _Group(k, [(1.0, ch[0], ch[1], k, 0, k, 1)], False)
         elif fn is DOT:
-            h = len(DOT.split(ch)[0])  # children: x₀…xₕ₋₁ then w₀…wₕ₋₁
-            groups[k] = _Group(k, [(1.0, ch[i], ch[h + i], k, i, k, h + i) for i in range(h)],
-                               DOT.adds_from_zero)
+            xs, ws = DOT.split(ch)  # term i is xᵢ·wᵢ: inputs i and h + i of the node
+            h = len(xs)
+            groups[k] = _Group(k, list(zip(repeat(1.0), xs, ws, repeat(k), range(h), repeat(k),
+                                           count(h))), DOT.adds_from_zero)
         elif fn.linear:  # out = Σ cᵢ·childᵢ (declared in the op table)
             coefs = _linear_coefs(fn, len(ch), cache)
             me = _Group(k, None, fn.adds_from_zero)

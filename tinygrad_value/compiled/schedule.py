@@ -175,26 +175,27 @@ class NodeIndex:
 _get_children = operator.attrgetter("children")
 
 
-def _children(order: list, index: NodeIndex):
-    """Every node's children as topological indices (one flat int64 array), how many children
-    each node has, and how many times each node is used; every op is checked once."""
+def _children(order: list):
+    """Every node's children as topological indices (one flat list), how many children each
+    node has, and how many times each node is used (lists by topological index); every op is
+    checked once. Children are looked up by identity in a dict that lives only here (its ints
+    are the ones the flat list then holds: no int per edge is made)."""
     for fn in {node._fn for node in order}:
         if fn is not None:
             _check_supported(fn)
-    counts = np.fromiter(map(len, map(_get_children, order)), dtype=np.int64, count=len(order))
-    ids = np.fromiter(map(id, chain.from_iterable(map(_get_children, order))), dtype=np.uint64,
-                      count=int(counts.sum()))
-    kids = index.lookup_ids(ids)
-    uses = np.bincount(kids, minlength=len(order))
+    position = dict(zip(order, range(len(order))))
+    kids = list(map(position.__getitem__, chain.from_iterable(map(_get_children, order))))
+    del position
+    counts = list(map(len, map(_get_children, order)))
+    uses = np.bincount(np.array(kids, dtype=np.int64), minlength=len(order)).tolist()
     return kids, counts, uses
 
 
 def _graph(root):
     """``root``'s graph in topological order (root last), its ``NodeIndex``, and every node's
-    children (flat topological indices), number of children and number of uses, as arrays."""
+    children, number of children and number of uses (``_children``)."""
     order = topo_order(root)
-    index = NodeIndex(order)
-    return (order, index) + _children(order, index)
+    return (order, NodeIndex(order)) + _children(order)
 
 
 # --- levels (after ``fold``: sums of products) ---------------------------------------------------
@@ -202,29 +203,24 @@ def _graph(root):
 def _levels(order: list, kids: list, counts: list, groups: dict, op_number: dict):
     """Level (1 + deepest input; leaves are 0) and kind (0: group root, 1 + ``op_number[op]``:
     elementwise) of every node, as two lists by topological index, and the topological indices
-    of the nodes that keep a slot (every interior node but the groups folded into another)."""
+    of the nodes that keep a slot (every interior node but the groups folded into another).
+
+    Read from the children: a folded node takes its deepest child's level without adding one,
+    so a kept group's level is one more than its deepest term factor's, as its terms are the
+    children of the nodes folded into it."""
     n = len(order)
     level = [0] * n
     kind = [0] * n
     kept = []
+    get = level.__getitem__
     for k, node, ch in interior(order, kids, counts):
+        deepest = max(map(get, ch), default=0)
         g = groups.get(k)
-        if g is not None:
-            if g.into is not None:
-                continue
-            deepest = 0
-            for t in g.terms:
-                la = level[t[1]]
-                if la > deepest:
-                    deepest = la
-                if t[2] >= 0 and level[t[2]] > deepest:
-                    deepest = level[t[2]]
-        else:
-            deepest = 0
-            for c in ch:
-                if level[c] > deepest:
-                    deepest = level[c]
+        if g is None:
             kind[k] = 1 + op_number[node._fn]
+        elif g.into is not None:
+            level[k] = deepest
+            continue
         level[k] = deepest + 1
         kept.append(k)
     return level, kind, kept
@@ -407,7 +403,7 @@ class _Elementwise(NamedTuple):
     two: np.ndarray  # positions of the two-input nodes (whose second operand gets an edge)
 
 
-def _elementwise(order: list, kids: np.ndarray, counts: np.ndarray, lay: _Layout):
+def _elementwise(order: list, kids: list, counts: list, lay: _Layout):
     """The elementwise nodes' operands (their children, first and second) and constants, in
     slot order, and their gradient edges (to every first operand, to the second operands of
     two-input ops)."""
@@ -415,11 +411,13 @@ def _elementwise(order: list, kids: np.ndarray, counts: np.ndarray, lay: _Layout
     topo = lay.slot_topo[slots]
     nw = len(slots)
     slot, one = lay.slot, lay.one
-    kstart = np.concatenate([[0], np.cumsum(counts)])[topo]
-    is_two = counts[topo] == 2
-    w_a = slot[kids[kstart]] if nw else np.zeros(0, dtype=np.int64)
+    count_arr = np.array(counts, dtype=np.int64)
+    kstart = (np.cumsum(count_arr) - count_arr)[topo].tolist()
+    is_two = count_arr[topo] == 2
+    del count_arr
+    w_a = slot[_i64([kids[i] for i in kstart])] if nw else np.zeros(0, dtype=np.int64)
     w_b = np.full(nw, one, dtype=np.int64)
-    w_b[is_two] = slot[kids[kstart[is_two] + 1]]
+    w_b[is_two] = slot[_i64([kids[i + 1] for i, two in zip(kstart, is_two.tolist()) if two])]
     w_k = np.array([order[k]._arg if order[k]._fn.has_param else 0.0 for k in topo.tolist()],
                    dtype=np.float64)
     index = np.full(len(lay.slot_topo), -1, dtype=np.int64)
@@ -565,13 +563,10 @@ def build(root, use_dense: bool = True) -> Schedule:
     are done (memory, not time, limits the graphs that can be compiled)."""
     ops = list(OPS.values())  # kind 1 + i is the elementwise op ops[i]
     # the graph: nodes in topological order, their children (flat) and uses
-    order, index, kid_arr, count_arr, use_arr = _graph(root)
-    kids, counts, uses = kid_arr.tolist(), count_arr.tolist(), use_arr.tolist()
-    del use_arr
+    order, index, kids, counts, uses = _graph(root)
     # chains of + - neg sum over products folded into groups of terms (fold.py)
     groups = fold(order, kids, counts, uses)
     level, kind, kept = _levels(order, kids, counts, groups, {fn: i for i, fn in enumerate(ops)})
-    del kids, counts
     # rows of products that share their factors: matrix products (dense.py)
     blocks = dense.find(order, groups, level, kept, uses) if use_dense else []
     del uses
@@ -580,8 +575,8 @@ def build(root, use_dense: bool = True) -> Schedule:
     del level, kind, kept
     # the arrays the replay runs on, and the gradient edges of each kind
     terms, term_edges = _terms(groups, blocks, rows.original, lay)
-    ew, ew_edges = _elementwise(order, kid_arr, count_arr, lay)
-    del kid_arr, count_arr
+    ew, ew_edges = _elementwise(order, kids, counts, lay)
+    del kids, counts
     dense_parts, dense_edges = _dense_edges(blocks, rows.ids, lay)
     edges = term_edges + ew_edges + dense_edges
     del term_edges, ew_edges, dense_edges
