@@ -109,14 +109,15 @@ def _pure(groups: dict, uses: list, c: int):
     return terms
 
 
-def _expand(groups: dict, uses: list, terms: list) -> tuple:
-    """A group's terms with each lone ``1·c`` whose c is a pure product group (``_pure``)
-    replaced by c's terms: ``b + tv.dot(w, x)`` is then one row ``b·1 + Σ wᵢ·xᵢ``. Returns
-    the terms and the inlined ``(node, first term, number of terms)``."""
+def _expand(groups: dict, uses: list, terms: list, taken: set) -> tuple:
+    """A group's terms with each lone ``1·c`` whose c is a pure product group (``_pure``) not
+    ``taken`` by a block replaced by c's terms: ``b + tv.dot(w, x)`` is then one row
+    ``b·1 + Σ wᵢ·xᵢ``. Returns the terms and the inlined ``(node, first term, number of
+    terms)``."""
     out, inlined, start = None, [], 0
     for i in _lone(list(map(_second, terms))):
         t = terms[i]
-        inner = _pure(groups, uses, t[1]) if t[0] == 1.0 else None
+        inner = _pure(groups, uses, t[1]) if t[0] == 1.0 and t[1] not in taken else None
         if inner is None:
             continue
         if out is None:
@@ -198,10 +199,11 @@ def find(order: list, groups: dict, level: list, kept: list, uses: list) -> List
     candidates = []
     variants = {}
     seqs = _Sequences(level)
+    used: set = set()  # the rows and inlined groups of the blocks found so far
     for k in kept:
         g = groups.get(k)
         if g is not None and g.into is None and len(g.terms) >= MIN_TERMS:
-            v = _rows(k, *_expand(groups, uses, g.terms), seqs)
+            v = _rows(k, *_expand(groups, uses, g.terms, used), seqs)
             if v:
                 candidates.append(k)
                 variants[k] = v
@@ -223,7 +225,18 @@ def find(order: list, groups: dict, level: list, kept: list, uses: list) -> List
                 blocks.append(block)
         if not taken:
             break
-        candidates = [k for k in candidates if k not in taken]
+        used |= taken
+        left = []
+        for k in candidates:
+            if k in taken:
+                continue
+            v = variants[k]
+            if any(c in taken for c, _first, _size in next(iter(v.values()))[7]):
+                # it inlined a group a block now computes: that group is a value it reads
+                v = variants[k] = _rows(k, *_expand(groups, uses, groups[k].terms, used), seqs)
+            if v:
+                left.append(k)
+        candidates = left
     blocks.sort(key=lambda b: b.rows[0].node)
     return blocks
 
