@@ -46,8 +46,12 @@ block directly.
 
 from __future__ import annotations
 
-from operator import itemgetter
+from array import array
 from typing import List, NamedTuple, Tuple
+
+import numpy as np
+
+from .fold import KEPT, Groups
 
 MIN_TERMS = 2  # a row needs at least this many true products (not lone terms) to join a block
 MIN_ROWS = 2  # and a block at least this many rows
@@ -55,155 +59,141 @@ MIN_ROWS = 2  # and a block at least this many rows
 
 class Row(NamedTuple):
     node: int  # topological index of the group's node
-    run: Tuple[int, ...]  # positions of the row's terms in ``terms``
+    run: np.ndarray  # positions of the row's terms in ``terms``
     whole: bool  # the group is nothing but these terms (its node is the block's output)
-    terms: list  # the group's terms, with any inlined product group's terms in its place
+    terms: np.ndarray  # the group's (n, TERM) terms, any inlined product group's in its place
     inlined: Tuple[Tuple[int, int, int], ...]  # (node, first term, number of terms) inlined
 
 
 class Block(NamedTuple):
     """One matrix product: ``rows[s * J + j]`` computes ``Σᵢ b_keys[s][i] · a_keys[j][i]``."""
     level: int  # F: the deepest level among the block's factors
-    a_keys: List[Tuple[int, ...]]  # J sequences of topological indices
-    b_keys: List[Tuple[int, ...]]  # S sequences
+    a_keys: List[np.ndarray]  # J sequences of topological indices (int64)
+    b_keys: List[np.ndarray]  # S sequences
     rows: List[Row]  # S·J rows, row-major in (s, j)
 
 
 ONE = -1  # the factor of a lone term (``c · child · 1``): the replay's constant 1.0
 
 
-_coef = itemgetter(0)
-_first = itemgetter(1)
-_second = itemgetter(2)
-
-
-def _lone(seconds: list) -> list:
-    """Positions of the lone terms (second factor ``ONE``) among a group's second factors."""
-    out, i = [], -1
-    for _ in range(seconds.count(ONE)):
-        i = seconds.index(ONE, i + 1)
-        out.append(i)
-    return out
-
-
-def _without(seq: list, skip: list) -> list:
-    """``seq`` without the (sorted) positions ``skip``."""
-    out, start = [], 0
-    for i in skip:
-        out += seq[start:i]
-        start = i + 1
-    return out + seq[start:]
-
-
-def _pure(groups: dict, uses: list, c: int):
-    """The terms of ``c`` if it is a group of +1 products read only once (a ``tv.dot`` under a
-    ``b + …``), else None."""
-    g = groups.get(c)
-    if g is None or g.into is not None or uses[c] != 1:
-        return None
-    terms = g.terms
-    if min(map(_second, terms), default=0) < 0:
-        return None
-    if list(map(_coef, terms)).count(1.0) != len(terms):
-        return None
-    return terms
-
-
-def _expand(groups: dict, uses: list, terms: list, taken: set) -> tuple:
-    """A group's terms with each lone ``1·c`` whose c is a pure product group (``_pure``) not
-    ``taken`` by a block replaced by c's terms: ``b + tv.dot(w, x)`` is then one row
-    ``b·1 + Σ wᵢ·xᵢ``. Returns the terms and the inlined ``(node, first term, number of
-    terms)``."""
-    out, inlined, start = None, [], 0
-    for i in _lone(list(map(_second, terms))):
-        t = terms[i]
-        inner = _pure(groups, uses, t[1]) if t[0] == 1.0 and t[1] not in taken else None
-        if inner is None:
-            continue
-        if out is None:
-            out = []
-        out += terms[start:i]
-        inlined.append((t[1], len(out), len(inner)))
-        out += inner
-        start = i + 1
-    if out is None:
+def _expand(groups, pure: np.ndarray, terms: np.ndarray) -> tuple:
+    """A group's terms with each lone ``1·c`` whose c is a pure product group replaced by c's
+    terms: ``b + tv.dot(w, x)`` is then one row ``b·1 + Σ wᵢ·xᵢ``. ``pure[c]`` says c may be
+    inlined (a kept group read only once, taken by no block); it is pure if its terms are +1
+    products. Returns the terms and the inlined ``(node, first term, number of terms)``."""
+    lone = np.flatnonzero((terms[:, 2] < 0) & (terms[:, 0] == 1.0))
+    if not len(lone):
         return terms, ()
-    return out + terms[start:], tuple(inlined)
+    lone = lone[pure[terms[lone, 1].astype(np.int64)]]
+    parts, inlined, start, size = [], [], 0, 0
+    for i in lone.tolist():
+        c = int(terms[i, 1])
+        inner = groups.kept[c].terms
+        if (inner[:, 2] < 0).any() or (inner[:, 0] != 1.0).any():
+            continue
+        parts.append(terms[start:i])
+        size += i - start
+        inlined.append((c, size, len(inner)))
+        parts.append(inner)
+        size += len(inner)
+        start = i + 1
+    if not inlined:
+        return terms, ()
+    parts.append(terms[start:])
+    return np.concatenate(parts), tuple(inlined)
 
 
-def _rows(k: int, terms: list, inlined: tuple, seqs) -> dict:
+def _may_be_row(terms: np.ndarray, pure: np.ndarray) -> bool:
+    """False if the group surely gives no row (``_rows``): a small group with fewer than
+    ``MIN_TERMS`` +1 products and no group to inline. Decided on a plain list, since most
+    groups of a deep graph are a product or two, and NumPy's per-call cost would dominate."""
+    if len(terms) > 16:
+        return True
+    products = 0
+    for c, a, b, *_rest in terms.tolist():
+        if c == 1.0:
+            if b >= 0:
+                products += 1
+            elif pure[int(a)]:
+                return True  # what it inlines may be products: let _expand see
+    return products >= MIN_TERMS
+
+
+def _rows(k: int, terms: np.ndarray, inlined: tuple, seqs) -> dict:
     """The candidate rows of group k, one per placement of its lone terms: ``{lone: (k, run,
     whole, F, A, B, terms, inlined)}``, with the factor sequences A and B as ids (``seqs``:
     one id per distinct sequence). Its +1 products always; its +1 lone terms ``1·c`` as the
     product ``c·1`` with ``c`` on side A (``lone="a"``) or B (``"b"``), or left out (``""``).
     Empty when it has fewer than ``MIN_TERMS`` true products."""
-    first, second = list(map(_first, terms)), list(map(_second, terms))
-    coefs = list(map(_coef, terms))
-    if coefs.count(1.0) == len(coefs):
-        run = tuple(range(len(terms)))
-    else:
-        run = tuple([i for i, c in enumerate(coefs) if c == 1.0])
-        first = [first[i] for i in run]
-        second = [second[i] for i in run]
-    lone = _lone(second)
+    run = np.flatnonzero(terms[:, 0] == 1.0)
+    chosen = terms if len(run) == len(terms) else terms[run]
+    first = chosen[:, 1].astype(np.int64)
+    second = chosen[:, 2].astype(np.int64)
+    products = second >= 0
+    lone = np.flatnonzero(~products)
     if len(run) - len(lone) < MIN_TERMS:
         return {}
     whole = len(run) == len(terms)
     level = seqs.level
     a, b = seqs(first), seqs(second)
     deepest = max(level[a], level[b])
-    if not lone:  # A = the first factors, B = the second ones, in order
+    if not len(lone):  # A = the first factors, B = the second ones, in order
         return {"a": (k, run, whole, deepest, a, b, terms, inlined)}
-    a_side, b_side = list(first), list(second)  # the lone terms' children on side B
-    for i in lone:
-        a_side[i], b_side[i] = ONE, first[i]
-    pa, pb = seqs(_without(first, lone)), seqs(_without(second, lone))  # lone terms left out
+    a_side, b_side = first.copy(), second.copy()  # the lone terms' children on side B
+    a_side[lone] = ONE
+    b_side[lone] = first[lone]
+    pa, pb = seqs(first[products]), seqs(second[products])  # the lone terms left out
     return {
         "a": (k, run, whole, deepest, a, b, terms, inlined),
         "b": (k, run, whole, deepest, seqs(a_side), seqs(b_side), terms, inlined),
-        "": (k, _without(list(run), lone), False, max(level[pa], level[pb]), pa, pb, terms,
-             inlined),
+        "": (k, run[products], False, max(level[pa], level[pb]), pa, pb, terms, inlined),
     }
 
 
 class _Sequences:
-    """Factor sequences (lists of topological indices) numbered by content: the same Values in
-    the same order get the same id, so rows compare ints, not sequences of a thousand; each
-    sequence's deepest level is found once (``ONE``, the constant 1.0, is at level 0)."""
+    """Factor sequences (int64 arrays of topological indices) numbered by content: the same
+    Values in the same order get the same id, so rows compare ints, not sequences of a
+    thousand; each sequence's deepest level is found once (``ONE``, the constant 1.0, is at
+    level 0)."""
 
-    def __init__(self, node_level: list) -> None:
+    def __init__(self, node_level: np.ndarray) -> None:
         self._ids: dict = {}
         self._node_level = node_level
-        self.keys: list = []  # id -> the sequence, as a tuple
+        self.keys: list = []  # id -> the sequence's bytes (``sequence(id)`` reads them back)
         self.level: list = []  # id -> the deepest level of its factors
 
-    def __call__(self, seq: list) -> int:
-        key = tuple(seq)
+    def __call__(self, seq: np.ndarray) -> int:
+        key = seq.tobytes()
         i = self._ids.get(key)
         if i is None:
             i = self._ids[key] = len(self.keys)
             self.keys.append(key)
-            get = self._node_level.__getitem__
-            self.level.append(max(map(get, _without(seq, _lone(seq))), default=0))
+            factors = seq[seq >= 0]
+            self.level.append(int(self._node_level[factors].max()) if len(factors) else 0)
         return i
+
+    def sequence(self, i: int) -> np.ndarray:
+        return np.frombuffer(self.keys[i], dtype=np.int64)
 
 
 # where a lone term (a bias) goes: with the first factors (w·x + b), the second (x·w + b), or out
 LONE_SIDES = ("a", "b", "")
 
 
-def find(order: list, groups: dict, level: list, kept: list, uses: list) -> List[Block]:
+def find(order: list, groups: Groups, level: array, kept: list, uses: array) -> List[Block]:
     """Every complete block among the kept groups (see the module docstring). Each way of
     placing the lone terms proposes blocks; the biggest win, rows in two proposals go to the
     bigger one, and the rows left over are proposed again."""
     candidates = []
     variants = {}
-    seqs = _Sequences(level)
-    used: set = set()  # the rows and inlined groups of the blocks found so far
+    seqs = _Sequences(np.frombuffer(level, dtype=np.intc))
+    # a kept group read once may be inlined into the row that reads it (``_expand``)
+    pure = np.frombuffer(groups.state, dtype=np.intc) == KEPT
+    pure &= np.frombuffer(uses, dtype=np.intc) == 1
     for k in kept:
-        g = groups.get(k)
-        if g is not None and g.into is None and len(g.terms) >= MIN_TERMS:
-            v = _rows(k, *_expand(groups, uses, g.terms, used), seqs)
+        g = groups.kept.get(k)
+        if g is not None and len(g.terms) >= MIN_TERMS and _may_be_row(g.terms, pure):
+            v = _rows(k, *_expand(groups, pure, g.terms), seqs)
             if v:
                 candidates.append(k)
                 variants[k] = v
@@ -215,7 +205,7 @@ def find(order: list, groups: dict, level: list, kept: list, uses: list) -> List
             if lone != "a" and not rows:
                 break
             if len(rows) >= MIN_ROWS:
-                proposals.extend(_blocks(rows, seqs.keys))
+                proposals.extend(_blocks(rows, seqs.sequence))
         taken: set = set()
         for block in sorted(proposals, key=lambda b: -len(b.rows) * len(b.a_keys[0])):
             nodes = [row.node for row in block.rows] + [
@@ -225,7 +215,7 @@ def find(order: list, groups: dict, level: list, kept: list, uses: list) -> List
                 blocks.append(block)
         if not taken:
             break
-        used |= taken
+        pure[list(taken)] = False
         left = []
         for k in candidates:
             if k in taken:
@@ -233,7 +223,7 @@ def find(order: list, groups: dict, level: list, kept: list, uses: list) -> List
             v = variants[k]
             if any(c in taken for c, _first, _size in next(iter(v.values()))[7]):
                 # it inlined a group a block now computes: that group is a value it reads
-                v = variants[k] = _rows(k, *_expand(groups, uses, groups[k].terms, used), seqs)
+                v = variants[k] = _rows(k, *_expand(groups, pure, groups.kept[k].terms), seqs)
             if v:
                 left.append(k)
         candidates = left
@@ -241,9 +231,9 @@ def find(order: list, groups: dict, level: list, kept: list, uses: list) -> List
     return blocks
 
 
-def _blocks(rows: list, keys: list) -> List[Block]:
+def _blocks(rows: list, sequence) -> List[Block]:
     """The complete blocks among candidate rows ``(node, run, whole, F, A id, B id, …)``;
-    ``keys`` turns an id back into its sequence."""
+    ``sequence`` turns an id back into its sequence."""
     # union-find over sequence nodes (side, F, id); each row joins its two sequences
     ids: dict = {}
     parent: list = []
@@ -274,11 +264,11 @@ def _blocks(rows: list, keys: list) -> List[Block]:
 
     blocks = []
     for members in components.values():
-        blocks.extend(_complete_blocks(members, keys))
+        blocks.extend(_complete_blocks(members, sequence))
     return blocks
 
 
-def _complete_blocks(members: list, keys: list) -> List[Block]:
+def _complete_blocks(members: list, sequence) -> List[Block]:
     """Complete blocks covering as much of one component as a greedy choice finds: the A's shared
     by the most B's, with the B's every one of them meets; repeated on what is left. Rows in no
     block of at least ``MIN_ROWS`` rows fall back."""
@@ -303,7 +293,8 @@ def _complete_blocks(members: list, keys: list) -> List[Block]:
         if len(a_keys) * len(b_keys) < MIN_ROWS:
             break
         rows = [by_pair[(a, b)] for b in b_keys for a in a_keys]
-        blocks.append(Block(rows[0][3], [keys[a] for a in a_keys], [keys[b] for b in b_keys],
+        blocks.append(Block(rows[0][3], [sequence(a) for a in a_keys],
+                            [sequence(b) for b in b_keys],
                             [Row(r[0], r[1], r[2], r[6], r[7]) for r in rows]))
         used = {id(r) for r in rows}
         left = [r for r in left if id(r) not in used]

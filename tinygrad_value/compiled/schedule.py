@@ -14,7 +14,10 @@ one segment sum plus one call per op, on contiguous slices.
 Backward gathers each node's gradient from an edge buffer laid out by level, keeping each
 destination's contributions in eager order, again with ``np.bincount``, so they are added in the
 order ``backward()`` adds them. Building is one pass over the topological order plus a few
-NumPy sorts, so compiling 10⁶ nodes takes seconds, not minutes; nothing recurses.
+NumPy sorts, so compiling 10⁶ nodes takes seconds, not minutes; nothing recurses. Memory is
+what limits the graphs that compile: per node and per term, building keeps flat arrays (int32
+for topological indices where the replay never sees them), not Python objects, and drops each
+intermediate once the stages that read it are done.
 
 ``build`` runs the stages in this order, each a function of its own: the graph (topological
 order, children, uses: ``_graph``), folding (``fold.fold``), levels (``_levels``), dense blocks
@@ -26,8 +29,9 @@ steps (``_level_steps``, ``_assemble``).
 from __future__ import annotations
 
 import operator
+from array import array
 from dataclasses import dataclass
-from itertools import chain
+from itertools import chain, islice
 from typing import List, NamedTuple, Optional
 
 import numpy as np
@@ -35,11 +39,30 @@ import numpy as np
 from ..engine.backward import topo_order
 from ..engine.ops import OPS, Op
 from . import dense
-from .fold import PRODUCTS, UnsupportedOpError, fold, interior
+from .fold import (
+    INDEX,
+    KEPT,
+    NOT_A_GROUP,
+    PRODUCTS,
+    TERM,
+    Groups,
+    TermList,
+    UnsupportedOpError,
+    fold,
+    interior,
+)
 
 
 def _i64(xs) -> np.ndarray:
     return np.array(xs, dtype=np.int64)
+
+
+def _pick(seq: list, index: np.ndarray) -> list:
+    """``[seq[i] for i in index]``, a chunk of ints at a time (10⁶ ints at once: 30 MB)."""
+    out: list = []
+    for i in range(0, len(index), 1 << 16):
+        out += map(seq.__getitem__, index[i:i + (1 << 16)].tolist())
+    return out
 
 
 class DenseStep(NamedTuple):
@@ -94,9 +117,11 @@ class Schedule:
     and gradient arrays: leaves first, then the constant 1.0, then kept nodes by level."""
     order: list  # every node in topological order (root last)
     index: NodeIndex  # node -> topological index
-    groups: dict  # topological index -> fold._Group (terms dropped: they are in the arrays)
-    original_terms: dict  # group node -> its term tuples, for groups whose terms are not in
-    #                       the term arrays as they were folded (dense rows)
+    groups: Groups  # topological index -> its group (``fold.Groups``; terms dropped: they
+    #                 are in the arrays)
+    original_terms: dict  # group node -> its term tuples (``fold.TermList``), for groups
+    #                       whose terms are not in the term arrays as they were folded (dense
+    #                       rows)
     slot: np.ndarray  # topological index (and dense output id) -> slot, -1 if folded
     slot_topo: np.ndarray  # slot -> topological index (-1 for the constant 1.0)
     leaves: list  # the leaf Values, in slot order
@@ -112,7 +137,8 @@ class Schedule:
     term_b: np.ndarray  # slot of each term's second factor (the 1.0 slot for a lone term)
     term_group: np.ndarray  # slot of the group each term belongs to
     term_pos_a: np.ndarray  # edge-buffer position of the gradient to the first factor
-    term_pos_b: np.ndarray  # edge-buffer position of the gradient to the second factor
+    term_pos_b: np.ndarray  # edge-buffer position of the gradient to the second factor (one
+    #                         shared position, at level 0, for every lone term's 1.0)
     ew_a: np.ndarray  # slot of each elementwise node's first operand
     ew_b: np.ndarray  # slot of its second operand (the 1.0 slot for one-input ops)
     ew_k: np.ndarray  # its op's constant (0.0 when the op has none)
@@ -124,6 +150,7 @@ class Schedule:
 
 
 DENSE = -1  # slot kind of a dense block's outputs (groups are 0, elementwise ops 1 + op number)
+_CHUNK = 1 << 16  # terms (edges) copied (looked up) at a time
 
 
 # --- graph: topological order, node index, children ----------------------------------------------
@@ -146,7 +173,7 @@ def _check_supported(fn: Op) -> None:
 
 class NodeIndex:
     """Node -> topological index, looked up by identity in two sorted int arrays (a dict of 10⁶
-    Values costs ~70 MB, these 16 MB). ``order`` keeps every node alive, so ids are unique."""
+    Values costs ~70 MB, these 12 MB). ``order`` keeps every node alive, so ids are unique."""
 
     __slots__ = ("order", "_ids", "_topo")
 
@@ -155,7 +182,7 @@ class NodeIndex:
         perm = np.argsort(ids)
         self.order = order
         self._ids = ids[perm]
-        self._topo = perm
+        self._topo = perm.astype(np.intc)
 
     def lookup_ids(self, ids: np.ndarray) -> np.ndarray:
         """Topological index of each id (uint64 array), -1 for an id not in the graph."""
@@ -175,55 +202,89 @@ class NodeIndex:
 _get_children = operator.attrgetter("children")
 
 
-def _children(order: list):
-    """Every node's children as topological indices (one flat list), how many children each
-    node has, and how many times each node is used (lists by topological index); every op is
-    checked once. Children are looked up by identity in a dict that lives only here (its ints
-    are the ones the flat list then holds: no int per edge is made)."""
+def _children(order: list, index: NodeIndex):
+    """Every node's children as topological indices (one flat ``array``: 4 bytes an edge), how
+    many children each node has and how many times each node is used (``array``s by
+    topological index); every op is checked once.
+
+    With many edges per node (a dense layer: hundreds) the children are looked up in a dict of
+    every node, which makes no int per edge; with few (a deep chain: 10⁶ nodes, one edge or
+    two each) that dict would be the biggest thing compiling builds, so they are looked up in
+    ``index``, a chunk of edges at a time."""
     for fn in {node._fn for node in order}:
         if fn is not None:
             _check_supported(fn)
-    position = dict(zip(order, range(len(order))))
-    kids = list(map(position.__getitem__, chain.from_iterable(map(_get_children, order))))
-    del position
-    counts = list(map(len, map(_get_children, order)))
-    uses = np.bincount(np.array(kids, dtype=np.int64), minlength=len(order)).tolist()
-    return kids, counts, uses
+    n = len(order)
+    counts = np.fromiter(map(len, map(_get_children, order)), dtype=np.intc, count=n)
+    edges = chain.from_iterable(map(_get_children, order))
+    if int(counts.sum(dtype=np.int64)) > 3 * n:  # the dict: ~73 bytes a node; ids: ~32 an edge
+        position = dict(zip(order, range(n)))
+        kids = array(INDEX, list(map(position.__getitem__, edges)))
+        del position
+    else:
+        kids = array(INDEX)
+        while True:
+            ids = np.array(list(map(id, islice(edges, _CHUNK))), dtype=np.uint64)
+            if not len(ids):
+                break
+            kids.frombytes(index.lookup_ids(ids).astype(np.intc).tobytes())
+    uses = np.bincount(np.frombuffer(kids, dtype=np.intc), minlength=n).astype(np.intc)
+    return kids, array(INDEX, counts.tobytes()), array(INDEX, uses.tobytes())
 
 
 def _graph(root):
     """``root``'s graph in topological order (root last), its ``NodeIndex``, and every node's
     children, number of children and number of uses (``_children``)."""
     order = topo_order(root)
-    return (order, NodeIndex(order)) + _children(order)
+    index = NodeIndex(order)
+    return (order, index) + _children(order, index)
 
 
 # --- levels (after ``fold``: sums of products) ---------------------------------------------------
 
-def _levels(order: list, kids: list, counts: list, groups: dict, op_number: dict):
+class _Operands(NamedTuple):
+    """The elementwise nodes in topological order, and their first and second child (-1 for
+    one-input ops), as ``array``s."""
+    node: array
+    a: array
+    b: array
+
+
+def _levels(order: list, kids, counts: list, groups: Groups, op_number: dict):
     """Level (1 + deepest input; leaves are 0) and kind (0: group root, 1 + ``op_number[op]``:
-    elementwise) of every node, as two lists by topological index, and the topological indices
-    of the nodes that keep a slot (every interior node but the groups folded into another).
+    elementwise) of every node, as two ``array``s by topological index, and the topological
+    indices of the nodes that keep a slot (every interior node but the groups folded into
+    another); and the elementwise nodes' operands (``_Operands``), so that the children are
+    not needed after this stage.
 
     Read from the children: a folded node takes its deepest child's level without adding one,
     so a kept group's level is one more than its deepest term factor's, as its terms are the
     children of the nodes folded into it."""
     n = len(order)
-    level = [0] * n
-    kind = [0] * n
+    level = array(INDEX, [0]) * n
+    kind = array(INDEX, [0]) * n
     kept = []
+    operands = _Operands(array(INDEX), array(INDEX), array(INDEX))
     get = level.__getitem__
+    as_array = np.frombuffer(level, dtype=np.intc)  # the same memory, for long child lists
+    state = groups.state
     for k, node, ch in interior(order, kids, counts):
-        deepest = max(map(get, ch), default=0)
-        g = groups.get(k)
-        if g is None:
+        if len(ch) > 16:
+            deepest = int(as_array[np.frombuffer(ch, dtype=np.intc)].max())
+        else:
+            deepest = max(map(get, ch), default=0)
+        st = state[k]
+        if st == NOT_A_GROUP:
             kind[k] = 1 + op_number[node._fn]
-        elif g.into is not None:
+            operands.node.append(k)
+            operands.a.append(ch[0])
+            operands.b.append(ch[1] if len(ch) == 2 else -1)
+        elif st != KEPT:
             level[k] = deepest
             continue
         level[k] = deepest + 1
         kept.append(k)
-    return level, kind, kept
+    return level, kind, kept, operands
 
 
 # --- dense rows (after ``dense.find``) -----------------------------------------------------------
@@ -236,7 +297,7 @@ class _Rows(NamedTuple):
     inlined: set  # product groups folded into a row
 
 
-def _rewrite_rows(blocks: list, groups: dict, n: int) -> _Rows:
+def _rewrite_rows(blocks: list, groups: Groups, n: int) -> _Rows:
     """Give every row of every block its output ``D`` (the group's own node when the row is the
     whole group, else a new id ``n, n + 1, …``) and replace the row's terms in its group by
     ``1·D``; a product group inlined into a row is marked as folded into it. Returns the D ids
@@ -247,25 +308,23 @@ def _rewrite_rows(blocks: list, groups: dict, n: int) -> _Rows:
     for block in blocks:
         out = []
         for row in block.rows:
-            g = groups[row.node]
+            g = groups.kept[row.node]
             terms = row.terms
             for c, first_term, size in row.inlined:
-                cg = groups[c]
-                cg.into, cg.offset, cg.size, cg.sign = g, first_term, size, 1.0
+                groups.absorb(c, row.node, first_term, size, 1.0)
                 inlined.add(c)
             if row.inlined or not row.whole:
                 original[row.node] = terms
             if row.whole:
                 out.append(row.node)
                 continue
-            first = terms[row.run[0]]
-            skip = set(row.run)
-            new_terms = []
-            for i, t in enumerate(terms):
-                if i == row.run[0]:
-                    new_terms.append((1.0, fresh, -1, first[3], first[4], -1, 0))
-                elif i not in skip:
-                    new_terms.append(t)
+            r0 = int(row.run[0])
+            keep = np.ones(len(terms), dtype=bool)
+            keep[row.run] = False
+            keep[r0] = True
+            new_terms = terms[keep]
+            t = terms[r0]
+            new_terms[int(keep[:r0].sum())] = (1.0, fresh, -1, t[3], t[4], -1, 0)
             g.terms = new_terms
             out.append(fresh)
             fresh += 1
@@ -286,8 +345,7 @@ class _Layout(NamedTuple):
     slot_kind: np.ndarray  # slot -> kind (0 group, 1 + op number elementwise, DENSE)
 
 
-def _layout(order: list, level: list, kind: list, kept: list, blocks: list,
-            rows: _Rows) -> _Layout:
+def _layout(order: list, level, kind, kept: list, blocks: list, rows: _Rows) -> _Layout:
     """Slots for the leaves, the constant 1.0 and every kept node (``_levels``' ``kept`` minus
     the inlined groups, plus each dense row's output that is not its group's own node).
 
@@ -296,41 +354,39 @@ def _layout(order: list, level: list, kind: list, kept: list, blocks: list,
     the groups that read them); empty half-levels are then squeezed out. Dense outputs keep
     their blocks' order within a half-level, everything else its topological order."""
     n = len(order)
-    nall = n + rows.fresh
-    lv = np.zeros(nall, dtype=np.int64)
-    lv[:n] = 2 * _i64(level)
-    kd = np.zeros(nall, dtype=np.int64)
-    kd[:n] = _i64(kind)
-    tie = np.arange(nall, dtype=np.int64)  # slots sort by (level, kind, tie)
-    kept_all = [k for k in kept if k not in rows.inlined] if rows.inlined else list(kept)
-    ordinal = 0
+    dense_out, dense_level = [], []
     for block, ids in zip(blocks, rows.ids):
-        for d, row in zip(ids, block.rows):
-            if not row.whole:
-                kept_all.append(d)
-            lv[d] = 2 * block.level + 1
-            kd[d] = DENSE
-            tie[d] = ordinal
-            ordinal += 1
-    kept_arr = _i64(kept_all)
-    del kept_all
-    used = np.unique(lv[kept_arr])
-    squeeze = np.zeros(int(lv.max()) + 1 if nall else 1, dtype=np.int64)
-    squeeze[used] = np.arange(1, len(used) + 1)  # leaves (and the constant 1.0) stay at 0
-    lv = squeeze[lv]
+        dense_out += ids
+        dense_level += [2 * block.level + 1] * len(ids)
+    skip = rows.inlined.union(dense_out)  # inlined, or a whole row (listed with the blocks)
+    plain = _i64([k for k in kept if k not in skip] if skip else kept)
+    del skip
+    # the kept nodes, plain ones then dense outputs: sorted by (level, kind, tie)
+    keys = np.concatenate([plain, _i64(dense_out)])
+    lv = np.concatenate([2 * np.frombuffer(level, dtype=np.intc)[plain].astype(np.int64),
+                         _i64(dense_level)])
+    kd = np.concatenate([np.frombuffer(kind, dtype=np.intc)[plain],
+                         np.full(len(dense_out), DENSE, dtype=np.int64)])
+    tie = np.concatenate([plain, np.arange(len(dense_out), dtype=np.int64)])
+    del plain, dense_out, dense_level
+    used = np.unique(lv)
+    lv = np.searchsorted(used, lv) + 1  # leaves (and the constant 1.0) stay at level 0
+    by_slot = np.lexsort((tie, kd, lv))
+    del tie
+    perm = keys[by_slot]
+    del keys
 
     leaves = np.flatnonzero(np.fromiter((node._fn is None for node in order), dtype=bool,
                                         count=n))
     one = len(leaves)
-    perm = kept_arr[np.lexsort((tie[kept_arr], kd[kept_arr], lv[kept_arr]))]
-    del kept_arr, tie
     slot_topo = np.concatenate([leaves, [-1], perm])
     m = len(slot_topo)
-    slot = np.full(nall, -1, dtype=np.int64)
+    slot = np.full(n + rows.fresh, -1, dtype=np.int64)
     slot[leaves] = np.arange(one)
     slot[perm] = np.arange(one + 1, m)
-    slot_level = np.concatenate([np.zeros(one + 1, dtype=np.int64), lv[perm]])
-    slot_kind = np.concatenate([np.zeros(one + 1, dtype=np.int64), kd[perm]])
+    zeros = np.zeros(one + 1, dtype=np.int64)
+    slot_level = np.concatenate([zeros, lv[by_slot]])
+    slot_kind = np.concatenate([zeros, kd[by_slot]])
     return _Layout(leaves, one, slot, slot_topo, slot_level, slot_kind)
 
 
@@ -355,42 +411,67 @@ class _Terms(NamedTuple):
     group: np.ndarray  # slot of each term's group
 
 
-def _terms(groups: dict, blocks: list, original_terms: dict, lay: _Layout):
-    """The kept groups' terms as arrays, in slot order, and their gradient edges (to the first
-    factors, to the second). Afterwards every group's ``terms`` is None (the replay reads the
-    arrays) and ``original_terms`` also holds each dense row's terms (it is in no array)."""
+def _terms(groups: Groups, blocks: list, original_terms: dict, lay: _Layout):
+    """The kept groups' terms as arrays, in slot order; which terms have a second factor (the
+    others are lone terms, times 1.0); and their gradient edges (to the first factors, to the
+    second ones, and one shared position for every lone term's 1.0). Afterwards every group's
+    ``terms`` is None (the replay reads the arrays) and ``original_terms`` also holds each dense
+    row's terms (which are in no array)."""
     m = len(lay.slot_topo)
     first = np.zeros(m, dtype=np.int64)  # each kept group's terms: [first, end)
     end = np.zeros(m, dtype=np.int64)
     signed_zero = np.zeros(m, dtype=bool)
     gslots = np.flatnonzero(lay.slot_kind == 0)
     gslots = gslots[gslots > lay.one]
-    flat: list = []  # the term tuples (coef, a, b, consumer_a, slot_a, consumer_b, slot_b)
-    for s, k in zip(gslots.tolist(), lay.slot_topo[gslots].tolist()):
-        g = groups[k]
-        first[s] = len(flat)
-        if not g.from_zero:
-            signed_zero[s] = True
-        flat.extend(g.terms)
-        end[s] = len(flat)
-    T = np.array(flat, dtype=np.float64).reshape(-1, 7)  # topo indices < 2⁵³: exact
-    del flat
+    groups_in_order = [groups.kept[k] for k in lay.slot_topo[gslots].tolist()]
+    sizes = _i64([len(g.terms) for g in groups_in_order])
+    end[gslots] = np.cumsum(sizes)
+    first[gslots] = end[gslots] - sizes
+    signed_zero[gslots] = [not g.from_zero for g in groups_in_order]
+    # the terms' columns: coef, then a, b, consumer_a, slot_a, consumer_b, slot_b; filled a
+    # chunk of groups at a time, each group's own array let go once copied
+    nterm = int(sizes.sum())
+    del sizes
+    coef = np.empty(nterm, dtype=np.float64)
+    cols = [np.empty(nterm, dtype=np.intc) for _ in range(TERM - 1)]  # indices: 32 bits
+    t0, chunk, size = 0, [], 0
+    for i, g in enumerate(groups_in_order):
+        chunk.append(g)
+        size += len(g.terms)
+        if size < _CHUNK and i + 1 < len(groups_in_order):
+            continue
+        C = chunk[0].terms if len(chunk) == 1 else np.concatenate([c.terms for c in chunk])
+        coef[t0:t0 + size] = C[:, 0]
+        for j, col in enumerate(cols, 1):
+            col[t0:t0 + size] = C[:, j]
+        for c in chunk:
+            c.terms = None
+        del C
+        t0, chunk, size = t0 + size, [], 0
+    del groups_in_order
     for block in blocks:
         for row in block.rows:
-            original_terms.setdefault(row.node, groups[row.node].terms)
-    for g in groups.values():
+            original_terms.setdefault(row.node, groups.kept[row.node].terms)
+    for k, terms in original_terms.items():
+        original_terms[k] = TermList(terms)
+    for g in groups.kept.values():
         g.terms = None
     slot, one = lay.slot, lay.one
-    coef = np.ascontiguousarray(T[:, 0])
-    t_a = slot[T[:, 1].astype(np.int64)]
-    tb_topo = T[:, 2].astype(np.int64)
-    t_b = np.where(tb_topo < 0, one, slot[tb_topo])
-    del tb_topo
-    cons_a, in_a, cons_b, in_b = (T[:, c].astype(np.int64) for c in (3, 4, 5, 6))
-    del T
+    t_a = slot[cols[0]]
+    cols_b = cols[1]
+    t_b = np.where(cols_b < 0, one, slot[cols_b])
+    cons_a, in_a, cons_b, in_b = cols[2:]
+    del cols
     group = np.repeat(gslots, end[gslots] - first[gslots])
     terms = _Terms(first, end, signed_zero, coef, t_a, t_b, group)
-    return terms, [_Edges(t_a, cons_a, in_a), _Edges(t_b, cons_b, in_b)]
+    # A lone term's second factor is the constant 1.0, whose gradient nobody reads: all those
+    # contributions go to one shared position (the last piece), not one edge each.
+    has_b = np.flatnonzero(cols_b >= 0)
+    del cols_b
+    sink = np.full(1 if len(has_b) < nterm else 0, one, dtype=np.int64)
+    return terms, has_b, [_Edges(t_a, cons_a, in_a),
+                          _Edges(t_b[has_b], cons_b[has_b], in_b[has_b]),
+                          _Edges(sink, np.zeros_like(sink), np.zeros_like(sink))]
 
 
 class _Elementwise(NamedTuple):
@@ -403,7 +484,7 @@ class _Elementwise(NamedTuple):
     two: np.ndarray  # positions of the two-input nodes (whose second operand gets an edge)
 
 
-def _elementwise(order: list, kids: list, counts: list, lay: _Layout):
+def _elementwise(order: list, operands: _Operands, lay: _Layout):
     """The elementwise nodes' operands (their children, first and second) and constants, in
     slot order, and their gradient edges (to every first operand, to the second operands of
     two-input ops)."""
@@ -411,13 +492,13 @@ def _elementwise(order: list, kids: list, counts: list, lay: _Layout):
     topo = lay.slot_topo[slots]
     nw = len(slots)
     slot, one = lay.slot, lay.one
-    count_arr = np.array(counts, dtype=np.int64)
-    kstart = (np.cumsum(count_arr) - count_arr)[topo].tolist()
-    is_two = count_arr[topo] == 2
-    del count_arr
-    w_a = slot[_i64([kids[i] for i in kstart])] if nw else np.zeros(0, dtype=np.int64)
+    at = np.searchsorted(np.frombuffer(operands.node, dtype=np.intc), topo)
+    w_a = slot[np.frombuffer(operands.a, dtype=np.intc)[at]]
+    second = np.frombuffer(operands.b, dtype=np.intc)[at]
+    is_two = second >= 0
     w_b = np.full(nw, one, dtype=np.int64)
-    w_b[is_two] = slot[_i64([kids[i + 1] for i, two in zip(kstart, is_two.tolist()) if two])]
+    w_b[is_two] = slot[second[is_two]]
+    del at, second
     w_k = np.array([order[k]._arg if order[k]._fn.has_param else 0.0 for k in topo.tolist()],
                    dtype=np.float64)
     index = np.full(len(lay.slot_topo), -1, dtype=np.int64)
@@ -456,41 +537,60 @@ def _edge_positions(pieces: list, slot_level: np.ndarray):
     over destinations, each destination's contributions in eager order (``backward`` visits
     consumers in reverse topological order, a consumer's inputs in order; edges that tie keep
     the order of ``pieces``). Returns each piece's edges' positions, and the destination slot
-    of every position; ``pieces`` is emptied once read, so its arrays can be freed."""
-    none = np.zeros(0, dtype=np.int64)
-    e_dst = np.concatenate([e.dst for e in pieces] + [none])
-    e_cons = np.concatenate([e.consumer for e in pieces] + [none])
-    e_in = np.concatenate([e.input for e in pieces] + [none])
+    and its level for every position; ``pieces`` is emptied as it is read, so its arrays can be
+    freed early."""
     bounds = np.cumsum([0] + [len(e.dst) for e in pieces]).tolist()
-    pieces.clear()
-    eorder = np.lexsort((e_in, -e_cons, e_dst))
-    del e_in, e_cons
+    width = 1 + max((int(e.input.max()) for e in pieces if len(e.input)), default=0)
+    dsts, keys = [], []
+    while pieces:  # eager order within a destination, as one key: consumer down, input up
+        e = pieces.pop(0)
+        dsts.append(e.dst)
+        key = e.consumer.astype(np.int64)  # up to n · width: 64 bits
+        key *= -width
+        key += e.input
+        keys.append(key)
+        del e, key
+    none = np.zeros(0, dtype=np.int64)
+    e_dst = np.concatenate(dsts + [none])
+    del dsts
+    key = np.concatenate(keys + [none])
+    del keys
+    eorder = np.lexsort((key, e_dst))
+    del key
     d = e_dst[eorder]
+    del e_dst
     ne = len(d)
     run_start = np.flatnonzero(np.concatenate([[True], d[1:] != d[:-1]])) if ne else d
-    rank = np.arange(ne) - np.repeat(run_start, np.diff(np.append(run_start, ne)))
+    rank = np.arange(ne)
+    rank -= np.repeat(run_start, np.diff(np.append(run_start, ne)))
+    del run_start
     # Within a level, edges go round-robin over destinations (every destination's first
     # contribution, then every second one, ...): np.bincount still adds each destination's
     # contributions in eager order, but consecutive adds hit different accumulators.
-    eorder = eorder[np.lexsort((d, rank, slot_level[d]))]
-    del d, rank, run_start
+    d_level = slot_level[d]
+    by_level = np.lexsort((d, rank, d_level))
+    del rank
+    dst_sorted, dst_level = d[by_level], d_level[by_level]  # sorted by level only
+    del d, d_level
+    eorder = eorder[by_level]
+    del by_level
     pos = np.empty(ne, dtype=np.int64)
     pos[eorder] = np.arange(ne)
-    dst_sorted = e_dst[eorder]  # sorted by level only
-    return [pos[i:j] for i, j in zip(bounds, bounds[1:])], dst_sorted
+    del eorder
+    return [pos[i:j] for i, j in zip(bounds, bounds[1:])], dst_sorted, dst_level
 
 
 # --- steps ---------------------------------------------------------------------------------------
 
 def _level_steps(lay: _Layout, terms: _Terms, ew: _Elementwise, dense_steps: list,
-                 dst_sorted: np.ndarray, ops_by_number: list):
+                 dst_level: np.ndarray, ops_by_number: list):
     """The per-level step list: for each level a slice of slots and a slice of the edge buffer,
     its group step and elementwise steps (runs of one op), or its dense blocks (a half-level
     of dense outputs only); and the slot and edge starts of every level."""
     slot_level, slot_kind_arr = lay.slot_level, lay.slot_kind
     top = int(slot_level[-1])
     lstart = np.searchsorted(slot_level, np.arange(top + 2)).tolist()
-    estart = np.searchsorted(slot_level[dst_sorted], np.arange(top + 2)).tolist()
+    estart = np.searchsorted(dst_level, np.arange(top + 2)).tolist()
     tstart = np.searchsorted(terms.group, lstart).tolist()
     negs = np.concatenate([[0], np.cumsum(terms.coef < 0)])
     slot_kind = slot_kind_arr.tolist()
@@ -529,28 +629,33 @@ def _level_steps(lay: _Layout, terms: _Terms, ew: _Elementwise, dense_steps: lis
 
 # --- all stages ----------------------------------------------------------------------------------
 
-def _assemble(order: list, index: NodeIndex, groups: dict, rows: _Rows, lay: _Layout,
-              terms: _Terms, ew: _Elementwise, dense_parts: list, positions: list,
-              dst_sorted: np.ndarray, ops: list) -> Schedule:
+def _assemble(order: list, index: NodeIndex, groups: Groups, rows: _Rows, lay: _Layout,
+              terms: _Terms, has_b: np.ndarray, ew: _Elementwise, dense_parts: list,
+              positions: list,
+              dst_sorted: np.ndarray, dst_level: np.ndarray, ops: list) -> Schedule:
     """The ``Schedule``: the dense steps and the level steps assembled from the arrays and the
     edge positions (``positions``: the pieces given to ``_edge_positions``, in order)."""
-    pos_ta, pos_tb, pos_wa, pos_wb_two, *pos_dense = positions
+    pos_ta, pos_tb_has, pos_sink, pos_wa, pos_wb_two, *pos_dense = positions
+    pos_tb = np.full(len(pos_ta), pos_sink[0] if len(pos_sink) else -1, dtype=np.int64)
+    pos_tb[has_b] = pos_tb_has
     pos_wb = np.full(len(ew.slots), -1, dtype=np.int64)
     pos_wb[ew.two] = pos_wb_two
     dense_steps = [DenseStep(d0, d0 + S * J, S, J, h, b_slots, a_slots, p[:J * h], p[J * h:])
                    for (d0, S, J, h, b_slots, a_slots), p in zip(dense_parts, pos_dense)]
-    steps, top, lstart, estart = _level_steps(lay, terms, ew, dense_steps, dst_sorted, ops)
+    steps, top, lstart, estart = _level_steps(lay, terms, ew, dense_steps, dst_level, ops)
+    edge_local = dst_sorted  # each edge's destination, made relative to its level's first slot
+    edge_local -= _i64(lstart)[dst_level]
     m = len(lay.slot_topo)
     return Schedule(
         order=order, index=index, groups=groups, original_terms=rows.original,
-        slot=lay.slot, slot_topo=lay.slot_topo, leaves=[order[k] for k in lay.leaves.tolist()],
+        slot=lay.slot, slot_topo=lay.slot_topo, leaves=_pick(order, lay.leaves),
         size=m, root_slot=int(lay.slot[len(order) - 1]), steps=steps,
         level0=(0, lstart[1], estart[0], estart[1]) if top else (0, m, 0, len(dst_sorted)),
         group_first=terms.first, group_end=terms.end, group_signed_zero=terms.signed_zero,
         term_coef=terms.coef, term_a=terms.a, term_b=terms.b, term_group=terms.group,
         term_pos_a=pos_ta, term_pos_b=pos_tb, ew_a=ew.a, ew_b=ew.b, ew_k=ew.k,
         ew_pos_a=pos_wa, ew_pos_b=pos_wb,
-        edge_local=dst_sorted - _i64(lstart)[lay.slot_level[dst_sorted]],
+        edge_local=edge_local,
         dense=dense_steps, dense_edges=sum(len(p) for p in pos_dense),
     )
 
@@ -560,13 +665,15 @@ def build(root, use_dense: bool = True) -> Schedule:
     ``use_dense=False`` leaves every row on the exact sequential sums (no matmul).
 
     One stage after the other; each big intermediate is dropped once the stages that read it
-    are done (memory, not time, limits the graphs that can be compiled)."""
+    are done."""
     ops = list(OPS.values())  # kind 1 + i is the elementwise op ops[i]
     # the graph: nodes in topological order, their children (flat) and uses
     order, index, kids, counts, uses = _graph(root)
     # chains of + - neg sum over products folded into groups of terms (fold.py)
     groups = fold(order, kids, counts, uses)
-    level, kind, kept = _levels(order, kids, counts, groups, {fn: i for i, fn in enumerate(ops)})
+    level, kind, kept, operands = _levels(order, kids, counts, groups,
+                                          {fn: i for i, fn in enumerate(ops)})
+    del kids, counts
     # rows of products that share their factors: matrix products (dense.py)
     blocks = dense.find(order, groups, level, kept, uses) if use_dense else []
     del uses
@@ -574,12 +681,12 @@ def build(root, use_dense: bool = True) -> Schedule:
     lay = _layout(order, level, kind, kept, blocks, rows)
     del level, kind, kept
     # the arrays the replay runs on, and the gradient edges of each kind
-    terms, term_edges = _terms(groups, blocks, rows.original, lay)
-    ew, ew_edges = _elementwise(order, kids, counts, lay)
-    del kids, counts
+    terms, has_b, term_edges = _terms(groups, blocks, rows.original, lay)
+    ew, ew_edges = _elementwise(order, operands, lay)
+    del operands
     dense_parts, dense_edges = _dense_edges(blocks, rows.ids, lay)
     edges = term_edges + ew_edges + dense_edges
     del term_edges, ew_edges, dense_edges
-    positions, dst_sorted = _edge_positions(edges, lay.slot_level)  # empties ``edges``
-    return _assemble(order, index, groups, rows, lay, terms, ew, dense_parts, positions,
-                     dst_sorted, ops)
+    positions, dst_sorted, dst_level = _edge_positions(edges, lay.slot_level)  # empties edges
+    return _assemble(order, index, groups, rows, lay, terms, has_b, ew, dense_parts, positions,
+                     dst_sorted, dst_level, ops)
