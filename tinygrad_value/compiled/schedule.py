@@ -250,7 +250,7 @@ class _Operands(NamedTuple):
     b: array
 
 
-def _levels(order: list, kids, counts: list, groups: Groups, op_number: dict):
+def _levels(order: list, kids: array, counts: array, groups: Groups, op_number: dict):
     """Level (1 + deepest input; leaves are 0) and kind (0: group root, 1 + ``op_number[op]``:
     elementwise) of every node, as two ``array``s by topological index, and the topological
     indices of the nodes that keep a slot (every interior node but the groups folded into
