@@ -59,7 +59,7 @@ MIN_ROWS = 2  # and a block at least this many rows
 
 class Row(NamedTuple):
     node: int  # topological index of the group's node
-    run: np.ndarray  # positions of the row's terms in ``terms``
+    run: List[int]  # positions of the row's terms in ``terms``
     whole: bool  # the group is nothing but these terms (its node is the block's output)
     terms: np.ndarray  # the group's (n, TERM) terms, any inlined product group's in its place
     inlined: Tuple[Tuple[int, int, int], ...]  # (node, first term, number of terms) inlined
@@ -76,18 +76,65 @@ class Block(NamedTuple):
 ONE = -1  # the factor of a lone term (``c · child · 1``): the replay's constant 1.0
 
 
+def _lone(seconds: list) -> list:
+    """Positions of the lone terms (second factor ``ONE``) among a group's second factors."""
+    out, i = [], -1
+    for _ in range(seconds.count(ONE)):
+        i = seconds.index(ONE, i + 1)
+        out.append(i)
+    return out
+
+
+def _without(seq: list, skip: list) -> list:
+    """``seq`` without the (sorted) positions ``skip``."""
+    out, start = [], 0
+    for i in skip:
+        out += seq[start:i]
+        start = i + 1
+    return out + seq[start:]
+
+
+def _columns(terms: np.ndarray) -> tuple:
+    """A group's coefficients, first and second factors as lists (one pass each, in C): the
+    row logic below is list work, which for the short groups of most graphs costs less than
+    NumPy calls do."""
+    first, second = terms[:, 1:3].astype(np.int64).T.tolist()
+    return terms[:, 0].tolist(), first, second
+
+
+def _may_be_row(terms: np.ndarray, pure: np.ndarray) -> bool:
+    """False if the group surely gives no row: fewer than ``MIN_TERMS`` +1 products and no
+    group to inline. Most groups of a deep graph are a product or two (told on a plain list:
+    NumPy's per-call cost would dominate); a chain's one big sum of lone terms is told so
+    without lists."""
+    if len(terms) <= 16:
+        products = 0
+        for c, a, b, *_rest in terms.tolist():
+            if c == 1.0:
+                if b >= 0:
+                    products += 1
+                elif pure[int(a)]:
+                    return True  # what it would inline may be products: let _expand see
+        return products >= MIN_TERMS
+    plus = terms[:, 0] == 1.0
+    lone = plus & (terms[:, 2] < 0)
+    if pure[terms[lone, 1].astype(np.int64)].any():
+        return True  # what it would inline may be products: let _expand see
+    return int(plus.sum()) - int(lone.sum()) >= MIN_TERMS
+
+
 def _expand(groups, pure: np.ndarray, terms: np.ndarray) -> tuple:
     """A group's terms with each lone ``1·c`` whose c is a pure product group replaced by c's
     terms: ``b + tv.dot(w, x)`` is then one row ``b·1 + Σ wᵢ·xᵢ``. ``pure[c]`` says c may be
     inlined (a kept group read only once, taken by no block); it is pure if its terms are +1
-    products. Returns the terms and the inlined ``(node, first term, number of terms)``."""
-    lone = np.flatnonzero((terms[:, 2] < 0) & (terms[:, 0] == 1.0))
-    if not len(lone):
-        return terms, ()
-    lone = lone[pure[terms[lone, 1].astype(np.int64)]]
+    products. Returns the terms (array), their ``_columns`` and the inlined ``(node, first
+    term, number of terms)``."""
+    columns = coefs, first, second = _columns(terms)
     parts, inlined, start, size = [], [], 0, 0
-    for i in lone.tolist():
-        c = int(terms[i, 1])
+    for i in _lone(second):
+        c = first[i]
+        if coefs[i] != 1.0 or not pure[c]:
+            continue
         inner = groups.kept[c].terms
         if (inner[:, 2] < 0).any() or (inner[:, 0] != 1.0).any():
             continue
@@ -98,78 +145,71 @@ def _expand(groups, pure: np.ndarray, terms: np.ndarray) -> tuple:
         size += len(inner)
         start = i + 1
     if not inlined:
-        return terms, ()
+        return terms, columns, ()
     parts.append(terms[start:])
-    return np.concatenate(parts), tuple(inlined)
+    terms = np.concatenate(parts)
+    return terms, _columns(terms), tuple(inlined)
 
 
-def _may_be_row(terms: np.ndarray, pure: np.ndarray) -> bool:
-    """False if the group surely gives no row (``_rows``): a small group with fewer than
-    ``MIN_TERMS`` +1 products and no group to inline. Decided on a plain list, since most
-    groups of a deep graph are a product or two, and NumPy's per-call cost would dominate."""
-    if len(terms) > 16:
-        return True
-    products = 0
-    for c, a, b, *_rest in terms.tolist():
-        if c == 1.0:
-            if b >= 0:
-                products += 1
-            elif pure[int(a)]:
-                return True  # what it inlines may be products: let _expand see
-    return products >= MIN_TERMS
-
-
-def _rows(k: int, terms: np.ndarray, inlined: tuple, seqs) -> dict:
+def _rows(k: int, terms: np.ndarray, columns: tuple, inlined: tuple, seqs) -> dict:
     """The candidate rows of group k, one per placement of its lone terms: ``{lone: (k, run,
     whole, F, A, B, terms, inlined)}``, with the factor sequences A and B as ids (``seqs``:
     one id per distinct sequence). Its +1 products always; its +1 lone terms ``1·c`` as the
     product ``c·1`` with ``c`` on side A (``lone="a"``) or B (``"b"``), or left out (``""``).
     Empty when it has fewer than ``MIN_TERMS`` true products."""
-    run = np.flatnonzero(terms[:, 0] == 1.0)
-    chosen = terms if len(run) == len(terms) else terms[run]
-    first = chosen[:, 1].astype(np.int64)
-    second = chosen[:, 2].astype(np.int64)
-    products = second >= 0
-    lone = np.flatnonzero(~products)
+    coefs, first, second = columns
+    if coefs.count(1.0) == len(coefs):
+        run = list(range(len(coefs)))
+    else:
+        run = [i for i, c in enumerate(coefs) if c == 1.0]
+        first = [first[i] for i in run]
+        second = [second[i] for i in run]
+    lone = _lone(second)
     if len(run) - len(lone) < MIN_TERMS:
         return {}
-    whole = len(run) == len(terms)
+    whole = len(run) == len(coefs)
     level = seqs.level
     a, b = seqs(first), seqs(second)
     deepest = max(level[a], level[b])
-    if not len(lone):  # A = the first factors, B = the second ones, in order
+    if not lone:  # A = the first factors, B = the second ones, in order
         return {"a": (k, run, whole, deepest, a, b, terms, inlined)}
-    a_side, b_side = first.copy(), second.copy()  # the lone terms' children on side B
-    a_side[lone] = ONE
-    b_side[lone] = first[lone]
-    pa, pb = seqs(first[products]), seqs(second[products])  # the lone terms left out
+    a_side, b_side = list(first), list(second)  # the lone terms' children on side B
+    for i in lone:
+        a_side[i], b_side[i] = ONE, first[i]
+    pa, pb = seqs(_without(first, lone)), seqs(_without(second, lone))  # lone terms left out
     return {
         "a": (k, run, whole, deepest, a, b, terms, inlined),
         "b": (k, run, whole, deepest, seqs(a_side), seqs(b_side), terms, inlined),
-        "": (k, run[products], False, max(level[pa], level[pb]), pa, pb, terms, inlined),
+        "": (k, _without(run, lone), False, max(level[pa], level[pb]), pa, pb, terms, inlined),
     }
 
 
 class _Sequences:
-    """Factor sequences (int64 arrays of topological indices) numbered by content: the same
+    """Factor sequences (lists of topological indices) numbered by content: the same
     Values in the same order get the same id, so rows compare ints, not sequences of a
     thousand; each sequence's deepest level is found once (``ONE``, the constant 1.0, is at
     level 0)."""
 
-    def __init__(self, node_level: np.ndarray) -> None:
+    def __init__(self, node_level: array) -> None:
         self._ids: dict = {}
         self._node_level = node_level
+        self._level_array = np.frombuffer(node_level, dtype=np.intc)
         self.keys: list = []  # id -> the sequence's bytes (``sequence(id)`` reads them back)
         self.level: list = []  # id -> the deepest level of its factors
 
-    def __call__(self, seq: np.ndarray) -> int:
-        key = seq.tobytes()
+    def __call__(self, seq: list) -> int:
+        key = array("q", seq).tobytes()
         i = self._ids.get(key)
         if i is None:
             i = self._ids[key] = len(self.keys)
             self.keys.append(key)
-            factors = seq[seq >= 0]
-            self.level.append(int(self._node_level[factors].max()) if len(factors) else 0)
+            if len(seq) <= 32:
+                lv = self._node_level
+                self.level.append(max([lv[x] for x in seq if x >= 0], default=0))
+            else:
+                factors = self.sequence(i)
+                factors = factors[factors >= 0]
+                self.level.append(int(self._level_array[factors].max()) if len(factors) else 0)
         return i
 
     def sequence(self, i: int) -> np.ndarray:
@@ -186,7 +226,7 @@ def find(order: list, groups: Groups, level: array, kept: list, uses: array) -> 
     bigger one, and the rows left over are proposed again."""
     candidates = []
     variants = {}
-    seqs = _Sequences(np.frombuffer(level, dtype=np.intc))
+    seqs = _Sequences(level)
     # a kept group read once may be inlined into the row that reads it (``_expand``)
     pure = np.frombuffer(groups.state, dtype=np.intc) == KEPT
     pure &= np.frombuffer(uses, dtype=np.intc) == 1

@@ -230,22 +230,27 @@ def fold(order: list, kids: array, counts: array, uses: array) -> Groups:
     are the children as in ``interior``, ``uses`` how many edges enter each node. Every kept
     group's terms end as an ``(n, TERM)`` array."""
     groups = Groups(len(order))
-    kept = groups.kept
+    kept, state = groups.kept, groups.state
     get = kept.get
     cache: dict = {}
     layouts: dict = {}
-    for k, node, ch in interior(order, kids, counts):
+    p = 0
+    for k, node in enumerate(order):
         fn = node._fn
-        if fn is MUL:
-            groups.add(_Group(k, array("d", _pack(1.0, ch[0], ch[1], k, 0, k, 1)), False))
+        n = counts[k]
+        if fn is None:
+            continue
+        if fn is MUL:  # one product (kept: ``groups.add`` written out, for speed)
+            kept[k] = _Group(k, array("d", _pack(1.0, kids[p], kids[p + 1], k, 0, k, 1)), False)
+            state[k] = KEPT
         elif fn is DOT:
-            groups.add(_Group(k, _dot_terms(k, ch, layouts), DOT.adds_from_zero))
+            groups.add(_Group(k, _dot_terms(k, kids[p:p + n], layouts), DOT.adds_from_zero))
         elif fn.linear:  # out = Σ cᵢ·childᵢ (declared in the op table)
-            coefs, from_zero = cache.get((fn, len(ch))) or _linear_coefs(fn, len(ch), cache)
+            coefs, from_zero = cache.get((fn, n)) or _linear_coefs(fn, n, cache)
             terms = array("d")
             add = terms.frombytes
             s = 0
-            for c, co in zip(ch, coefs):
+            for c, co in zip(kids[p:p + n], coefs):
                 cg = get(c) if uses[c] == 1 else None
                 if cg is None:
                     add(_pack(co, c, -1, k, s, -1, 0))
@@ -261,7 +266,9 @@ def fold(order: list, kids: array, counts: array, uses: array) -> Groups:
                 else:
                     add(_pack(co, c, -1, k, s, -1, 0))
                 s += 1
-            groups.add(_Group(k, terms, from_zero))
+            kept[k] = _Group(k, terms, from_zero)
+            state[k] = KEPT
+        p += n
     for g in kept.values():
         g.terms = np.frombuffer(g.terms, dtype=np.float64).reshape(-1, TERM)
     return groups

@@ -49,7 +49,6 @@ from .fold import (
     TermList,
     UnsupportedOpError,
     fold,
-    interior,
 )
 
 
@@ -264,21 +263,35 @@ def _levels(order: list, kids: array, counts: array, groups: Groups, op_number: 
     level = array(INDEX, [0]) * n
     kind = array(INDEX, [0]) * n
     kept = []
-    operands = _Operands(array(INDEX), array(INDEX), array(INDEX))
-    get = level.__getitem__
+    nodes, firsts, seconds = operands = _Operands(array(INDEX), array(INDEX), array(INDEX))
     as_array = np.frombuffer(level, dtype=np.intc)  # the same memory, for long child lists
     state = groups.state
-    for k, node, ch in interior(order, kids, counts):
-        if len(ch) > 16:
-            deepest = int(as_array[np.frombuffer(ch, dtype=np.intc)].max())
+    p = 0
+    for k, node in enumerate(order):
+        c = counts[k]
+        if c == 2:  # most nodes: two children or one, read without a slice
+            a, b = kids[p], kids[p + 1]
+            deepest = max(level[a], level[b])
+        elif c == 1:
+            a, b = kids[p], -1
+            deepest = level[a]
+        elif not c:
+            if node._fn is None:  # a leaf: level 0
+                continue
+            deepest = 0  # a sum of nothing
+        elif c <= 16:
+            ch = kids[p:p + c]
+            a, b = ch[0], ch[1]
+            deepest = max(map(level.__getitem__, ch))
         else:
-            deepest = max(map(get, ch), default=0)
+            deepest = int(as_array[np.frombuffer(kids[p:p + c], dtype=np.intc)].max())
+        p += c
         st = state[k]
-        if st == NOT_A_GROUP:
+        if st == NOT_A_GROUP:  # an elementwise op: one child or two
             kind[k] = 1 + op_number[node._fn]
-            operands.node.append(k)
-            operands.a.append(ch[0])
-            operands.b.append(ch[1] if len(ch) == 2 else -1)
+            nodes.append(k)
+            firsts.append(a)
+            seconds.append(b)
         elif st != KEPT:
             level[k] = deepest
             continue
