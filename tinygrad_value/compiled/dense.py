@@ -59,7 +59,7 @@ MIN_ROWS = 2  # and a block at least this many rows
 
 class Row(NamedTuple):
     node: int  # topological index of the group's node
-    run: List[int]  # positions of the row's terms in ``terms``
+    run: list  # positions of the row's terms in ``terms`` (a list or an int64 array)
     whole: bool  # the group is nothing but these terms (its node is the block's output)
     terms: np.ndarray  # the group's (n, TERM) terms, any inlined product group's in its place
     inlined: Tuple[Tuple[int, int, int], ...]  # (node, first term, number of terms) inlined
@@ -76,38 +76,51 @@ class Block(NamedTuple):
 ONE = -1  # the factor of a lone term (``c · child · 1``): the replay's constant 1.0
 
 
-def _lone(seconds: list) -> list:
-    """Positions of the lone terms (second factor ``ONE``) among a group's second factors."""
-    out, i = [], -1
-    for _ in range(seconds.count(ONE)):
-        i = seconds.index(ONE, i + 1)
-        out.append(i)
-    return out
+SHORT = 64  # a group of at most this many terms is read as lists (NumPy's per-call cost
+#             would outweigh the work), a longer one as arrays (lists would cost an object a term)
 
 
-def _without(seq: list, skip: list) -> list:
-    """``seq`` without the (sorted) positions ``skip``."""
-    out, start = [], 0
-    for i in skip:
-        out += seq[start:i]
+def _expand(groups, pure: np.ndarray, terms: np.ndarray) -> tuple:
+    """A group's terms with each lone ``1·c`` whose c is a pure product group replaced by c's
+    terms: ``b + tv.dot(w, x)`` is then one row ``b·1 + Σ wᵢ·xᵢ``. ``pure[c]`` says c may be
+    inlined (a kept group read only once, taken by no block); it is pure if its terms are +1
+    products. Returns the terms and the inlined ``(node, first term, number of terms)``."""
+    if len(terms) <= SHORT:
+        lone = [i for i, (c, a, b, *_rest) in enumerate(terms.tolist())
+                if c == 1.0 and b < 0 and pure[int(a)]]
+    else:
+        lone = np.flatnonzero((terms[:, 2] < 0) & (terms[:, 0] == 1.0))
+        lone = lone[pure[terms[lone, 1].astype(np.int64)]].tolist()
+    parts, inlined, start, size = [], [], 0, 0
+    for i in lone:
+        c = int(terms[i, 1])
+        inner = groups.kept[c].terms
+        if not _products_only(inner):
+            continue
+        parts.append(terms[start:i])
+        size += i - start
+        inlined.append((c, size, len(inner)))
+        parts.append(inner)
+        size += len(inner)
         start = i + 1
-    return out + seq[start:]
+    if not inlined:
+        return terms, ()
+    parts.append(terms[start:])
+    return np.concatenate(parts), tuple(inlined)
 
 
-def _columns(terms: np.ndarray) -> tuple:
-    """A group's coefficients, first and second factors as lists (one pass each, in C): the
-    row logic below is list work, which for the short groups of most graphs costs less than
-    NumPy calls do."""
-    first, second = terms[:, 1:3].astype(np.int64).T.tolist()
-    return terms[:, 0].tolist(), first, second
+def _products_only(terms: np.ndarray) -> bool:
+    """Every term is a +1 product (no coefficient -1, no lone term)."""
+    if len(terms) <= SHORT:
+        return all(r[0] == 1.0 and r[2] >= 0 for r in terms.tolist())
+    return not ((terms[:, 2] < 0).any() or (terms[:, 0] != 1.0).any())
 
 
 def _may_be_row(terms: np.ndarray, pure: np.ndarray) -> bool:
-    """False if the group surely gives no row: fewer than ``MIN_TERMS`` +1 products and no
-    group to inline. Most groups of a deep graph are a product or two (told on a plain list:
-    NumPy's per-call cost would dominate); a chain's one big sum of lone terms is told so
-    without lists."""
-    if len(terms) <= 16:
+    """False if the group surely gives no row (``_rows``): fewer than ``MIN_TERMS`` +1 products
+    and no group to inline. Most groups of a deep graph are a product or two; a chain's one
+    big sum of lone terms is told so without lists."""
+    if len(terms) <= SHORT:
         products = 0
         for c, a, b, *_rest in terms.tolist():
             if c == 1.0:
@@ -119,74 +132,74 @@ def _may_be_row(terms: np.ndarray, pure: np.ndarray) -> bool:
     plus = terms[:, 0] == 1.0
     lone = plus & (terms[:, 2] < 0)
     if pure[terms[lone, 1].astype(np.int64)].any():
-        return True  # what it would inline may be products: let _expand see
+        return True
     return int(plus.sum()) - int(lone.sum()) >= MIN_TERMS
 
 
-def _expand(groups, pure: np.ndarray, terms: np.ndarray) -> tuple:
-    """A group's terms with each lone ``1·c`` whose c is a pure product group replaced by c's
-    terms: ``b + tv.dot(w, x)`` is then one row ``b·1 + Σ wᵢ·xᵢ``. ``pure[c]`` says c may be
-    inlined (a kept group read only once, taken by no block); it is pure if its terms are +1
-    products. Returns the terms (array), their ``_columns`` and the inlined ``(node, first
-    term, number of terms)``."""
-    columns = coefs, first, second = _columns(terms)
-    parts, inlined, start, size = [], [], 0, 0
-    for i in _lone(second):
-        c = first[i]
-        if coefs[i] != 1.0 or not pure[c]:
-            continue
-        inner = groups.kept[c].terms
-        if (inner[:, 2] < 0).any() or (inner[:, 0] != 1.0).any():
-            continue
-        parts.append(terms[start:i])
-        size += i - start
-        inlined.append((c, size, len(inner)))
-        parts.append(inner)
-        size += len(inner)
-        start = i + 1
-    if not inlined:
-        return terms, columns, ()
-    parts.append(terms[start:])
-    terms = np.concatenate(parts)
-    return terms, _columns(terms), tuple(inlined)
-
-
-def _rows(k: int, terms: np.ndarray, columns: tuple, inlined: tuple, seqs) -> dict:
+def _rows(k: int, terms: np.ndarray, inlined: tuple, seqs) -> dict:
     """The candidate rows of group k, one per placement of its lone terms: ``{lone: (k, run,
     whole, F, A, B, terms, inlined)}``, with the factor sequences A and B as ids (``seqs``:
     one id per distinct sequence). Its +1 products always; its +1 lone terms ``1·c`` as the
     product ``c·1`` with ``c`` on side A (``lone="a"``) or B (``"b"``), or left out (``""``).
-    Empty when it has fewer than ``MIN_TERMS`` true products."""
-    coefs, first, second = columns
-    if coefs.count(1.0) == len(coefs):
-        run = list(range(len(coefs)))
+    Empty when it has fewer than ``MIN_TERMS`` true products.
+
+    ``run``, A and B are lists for a short group and int64 arrays for a long one
+    (``SHORT``); ``seqs`` numbers both alike."""
+    if len(terms) <= SHORT:
+        coefs = terms[:, 0].tolist()
+        first, second = terms[:, 1:3].astype(np.int64).T.tolist()
+        if coefs.count(1.0) == len(coefs):
+            run = list(range(len(coefs)))
+        else:
+            run = [i for i, c in enumerate(coefs) if c == 1.0]
+            first = [first[i] for i in run]
+            second = [second[i] for i in run]
+        lone = [j for j, b in enumerate(second) if b < 0]
+        if len(run) - len(lone) < MIN_TERMS:
+            return {}
+        keep = [j for j, b in enumerate(second) if b >= 0]
+        a_side, b_side = list(first), list(second)  # the lone terms' children on side B
+        for j in lone:
+            a_side[j], b_side[j] = ONE, first[j]
+        pick = _pick_list
     else:
-        run = [i for i, c in enumerate(coefs) if c == 1.0]
-        first = [first[i] for i in run]
-        second = [second[i] for i in run]
-    lone = _lone(second)
-    if len(run) - len(lone) < MIN_TERMS:
-        return {}
-    whole = len(run) == len(coefs)
+        run = np.flatnonzero(terms[:, 0] == 1.0)
+        chosen = terms if len(run) == len(terms) else terms[run]
+        first = chosen[:, 1].astype(np.int64)
+        second = chosen[:, 2].astype(np.int64)
+        keep = second >= 0
+        lone = np.flatnonzero(~keep)
+        if len(run) - len(lone) < MIN_TERMS:
+            return {}
+        a_side, b_side = first.copy(), second.copy()
+        a_side[lone] = ONE
+        b_side[lone] = first[lone]
+        pick = _pick_array
+    whole = len(run) == len(terms)
     level = seqs.level
     a, b = seqs(first), seqs(second)
     deepest = max(level[a], level[b])
-    if not lone:  # A = the first factors, B = the second ones, in order
+    if not len(lone):  # A = the first factors, B = the second ones, in order
         return {"a": (k, run, whole, deepest, a, b, terms, inlined)}
-    a_side, b_side = list(first), list(second)  # the lone terms' children on side B
-    for i in lone:
-        a_side[i], b_side[i] = ONE, first[i]
-    pa, pb = seqs(_without(first, lone)), seqs(_without(second, lone))  # lone terms left out
+    pa, pb = seqs(pick(first, keep)), seqs(pick(second, keep))  # the lone terms left out
     return {
         "a": (k, run, whole, deepest, a, b, terms, inlined),
         "b": (k, run, whole, deepest, seqs(a_side), seqs(b_side), terms, inlined),
-        "": (k, _without(run, lone), False, max(level[pa], level[pb]), pa, pb, terms, inlined),
+        "": (k, pick(run, keep), False, max(level[pa], level[pb]), pa, pb, terms, inlined),
     }
 
 
+def _pick_list(seq: list, keep: list) -> list:
+    return [seq[j] for j in keep]
+
+
+def _pick_array(seq: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    return seq[keep]
+
+
 class _Sequences:
-    """Factor sequences (lists of topological indices) numbered by content: the same
-    Values in the same order get the same id, so rows compare ints, not sequences of a
+    """Factor sequences (lists or int64 arrays of topological indices) numbered by content: the
+    same Values in the same order get the same id, so rows compare ints, not sequences of a
     thousand; each sequence's deepest level is found once (``ONE``, the constant 1.0, is at
     level 0)."""
 
@@ -194,21 +207,21 @@ class _Sequences:
         self._ids: dict = {}
         self._node_level = node_level
         self._level_array = np.frombuffer(node_level, dtype=np.intc)
-        self.keys: list = []  # id -> the sequence's bytes (``sequence(id)`` reads them back)
+        self.keys: list = []  # id -> the sequence's int64 bytes (``sequence(id)`` reads them)
         self.level: list = []  # id -> the deepest level of its factors
 
-    def __call__(self, seq: list) -> int:
-        key = array("q", seq).tobytes()
+    def __call__(self, seq) -> int:
+        is_list = isinstance(seq, list)
+        key = array("q", seq).tobytes() if is_list else seq.tobytes()
         i = self._ids.get(key)
         if i is None:
             i = self._ids[key] = len(self.keys)
             self.keys.append(key)
-            if len(seq) <= 32:
+            if is_list:
                 lv = self._node_level
                 self.level.append(max([lv[x] for x in seq if x >= 0], default=0))
             else:
-                factors = self.sequence(i)
-                factors = factors[factors >= 0]
+                factors = seq[seq >= 0]
                 self.level.append(int(self._level_array[factors].max()) if len(factors) else 0)
         return i
 

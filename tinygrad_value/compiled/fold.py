@@ -207,12 +207,16 @@ def interior(order: list, kids: array, counts: array):
 
 def _dot_terms(k: int, ch, layouts: dict) -> array:
     """A dot node's terms: term i is xᵢ·wᵢ, the node's inputs at the positions ``DOT.split``
-    gives (i and h + i), read as one array (``layouts``: the positions, by number of inputs)."""
+    gives (i and h + i), read as one array (``layouts``: the positions, by number of inputs);
+    a short dot term by term (NumPy's per-call cost would outweigh the work)."""
     where = layouts.get(len(ch))
     if where is None:
-        where = layouts[len(ch)] = [np.array(part, dtype=np.intp)
-                                     for part in DOT.split(range(len(ch)))]
-    xs, ws = where
+        parts = DOT.split(range(len(ch)))
+        where = layouts[len(ch)] = (parts, [np.array(part, dtype=np.intp) for part in parts])
+    if len(ch) <= 32:
+        return array("d", b"".join([_pack(1.0, ch[i], ch[j], k, i, k, j)
+                                    for i, j in zip(*where[0])]))
+    xs, ws = where[1]
     kid = np.frombuffer(ch, dtype=np.intc)
     T = np.empty((len(xs), TERM), dtype=np.float64)
     T[:, 0] = 1.0
