@@ -50,11 +50,10 @@ def activate(v: tv.Value, name: str) -> tv.Value:
     return {"relu": v.relu, "tanh": v.tanh, "linear": lambda: v}[name]()
 
 
-def mlp_graph(rng_draw, samples, nin, widths, styles, acts, variation_of, root_kind="loss"):
+def mlp_graph(rng_draw, samples, nin, widths, styles, acts, variation_of, root="squares"):
     """(root, leaves): every sample through every layer; ``variation_of(s, layer, j)`` says how
-    neuron j's row for sample s departs from the shared pattern. The root is a loss-like sum of
-    squares and outputs, or (``root_kind="sum"``, as nn.predict compiles) the outputs' sum, into
-    which each output's own sum folds."""
+    neuron j's row for sample s departs from the shared pattern. ``root="sum"`` adds the
+    outputs up, each read once (a linear last layer then folds into the sum)."""
     value = rng_draw
     xs = [[tv.Value(value(), label=f"x{s}.{i}") for i in range(nin)] for s in range(samples)]
     layers, n = [], nin
@@ -80,7 +79,7 @@ def mlp_graph(rng_draw, samples, nin, widths, styles, acts, variation_of, root_k
                 new.append(activate(pre_activation(styles[L], w, x, b), acts[L]))
             h = new
         outs.extend(h)
-    if root_kind == "sum":
+    if root == "sum":
         root = tv.sum(outs)
     else:
         root = tv.sum([o * o for o in outs]) + tv.sum(outs) * 0.5
@@ -133,7 +132,7 @@ def mlps(draw):
         return variations[key]
 
     root, leaves = mlp_graph(lambda: draw(values), samples, nin, widths, styles, acts,
-                             variation_of, draw(st.sampled_from(["loss", "sum"])))
+                             variation_of, root=draw(st.sampled_from(["squares", "sum"])))
     # away from relu's kink: BLAS's rounding must not flip a unit on or off
     for v in tv.topo_order(root):
         if v.op == "relu":
@@ -185,7 +184,7 @@ def test_outputs_folded_into_a_sum_read_their_own_value(samples):
     must read the output's own terms, not the first terms of the widened row."""
     rng = _seeded(7)
     root, leaves = mlp_graph(rng, samples, 3, [4, 2], ["dot", "dot"],
-                             ["relu", "linear"], lambda s, L, j: "none", root_kind="sum")
+                             ["relu", "linear"], lambda s, L, j: "none", root="sum")
     prog = check(root, leaves)
     assert prog.dense_blocks, "the layers should run as dense blocks"
 
@@ -229,6 +228,17 @@ def test_a_partial_row_falls_back_and_the_rest_stays_dense():
 def test_a_weight_used_twice_or_weights_in_another_order(kind):
     root, leaves = mlp_graph(_seeded(4), 3, 3, [3, 2], ["chain", "dot"], ["relu", "tanh"],
                              lambda s, L, j: kind if j == 1 else "none")
+    check(root, leaves)
+    check(root, leaves, narrow_levels=False)
+
+
+def test_a_dot_computed_by_one_block_is_not_inlined_into_another():
+    """The outputs' ``tv.dot`` rows form a block (samples × 1) and so do the same outputs'
+    ``b + dot`` rows with the dot inlined; the second block, found in a later round, must read
+    the first one's outputs instead of inlining them again (the output bias's gradient came
+    out 1 instead of 5 when it did)."""
+    root, leaves = mlp_graph(_seeded(6), 5, 3, [4, 1], ["dot", "dot"], ["relu", "linear"],
+                             lambda s, L, j: "none", root="sum")
     check(root, leaves)
     check(root, leaves, narrow_levels=False)
 

@@ -19,7 +19,7 @@ DEPTH = 100_000
 
 _CHILD = """
 import json, sys
-import numpy, tinygrad_value as tv
+import numpy, numpy.random, tinygrad_value as tv  # numpy.random: the program's generator
 from tinygrad_value.compiled import replay  # everything imported before the baseline
 def status(key):
     for line in open("/proc/self/status"):
@@ -49,8 +49,6 @@ def _peak(depth: int) -> dict:
     return json.loads(out.stdout)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12 not met yet: a 10⁵ chain grows the peak by "
-                   "~49 MB (budget 30 MB); 10⁶ peaks at ~437 MB (benchmarks.blas --worker chain)")
 def test_compiling_a_deep_chain_stays_within_the_memory_budget():
     r = _peak(DEPTH)
     grown = r["peak"] - r["base"]  # graph and compile, above the interpreter with NumPy loaded

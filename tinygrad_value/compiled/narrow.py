@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 
 from ..engine import scalar_math as sm
-from ..engine.ops import MUL
+from ..engine.ops import DOT, MUL
 from ..engine.value import _domain_error
 from .fold import eager_sum
 
@@ -60,7 +60,7 @@ def forward(prog, recipe) -> None:
         for c, ia, ib, t, _pa, _pb in terms:
             a, b = V.item(ia), V.item(ib)
             TA[t], TB[t] = a, b
-            values.append(c * MUL.forward(sm, a, b))
+            values.append(c * MUL.forward(sm, a, b))  # one product; eager_sum adds them
         V[o] = eager_sum(values, from_zero)
         return
     _kind, o, _e0, _e1, fn, ia, ib, k, w, _pa, _pb = recipe
@@ -96,7 +96,8 @@ def backward(prog, recipe, top: bool, seed=None) -> None:
         TA, TB = prog._TA, prog._TB
         for c, _ia, _ib, t, pa, pb in recipe[4]:
             u = up * c
-            la, lb = MUL.local(sm, TA.item(t), TB.item(t), None)
+            # a term is one pair of a dot: ∂/∂a = b, ∂/∂b = a (DOT's rule, x₀ then w₀)
+            la, lb = DOT.local(sm, TA.item(t), TB.item(t), None)
             C[pa] = u * la
             C[pb] = u * lb
         return
