@@ -189,6 +189,19 @@ def test_outputs_folded_into_a_sum_read_their_own_value(samples):
     assert prog.dense_blocks, "the layers should run as dense blocks"
 
 
+def test_a_row_that_inlines_a_dot_keeps_the_ranges_of_what_folded_into_it():
+    """t = (b + dot(w, x)) + c, for two x's: t's row inlines the dot, so its group lists more
+    terms than it did; b + dot, folded into t, must read its own (now wider) range of t's row,
+    not t's first two terms."""
+    rng = _seeded(8)
+    w, b = [tv.Value(rng()) for _ in range(3)], tv.Value(rng())
+    xs = [[tv.Value(rng()) for _ in range(3)] for _ in range(2)]
+    cs = [tv.Value(rng()) for _ in range(2)]
+    ts = [(b + tv.dot(w, x)) + c for x, c in zip(xs, cs)]
+    prog = check(tv.sum([t * t for t in ts]), w + [b] + xs[0] + xs[1] + cs)
+    assert [(d.S, d.J) for d in prog._p.dense] == [(2, 1)], "the two t's: one block"
+
+
 def test_the_exact_path_sums_forward_as_eager_does():
     """Without blocks (``dense=False``) every sum is added in eager's order: sums and products
     come out bit for bit, interior nodes included (NumPy's tanh may differ from math.tanh by an

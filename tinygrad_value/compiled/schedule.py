@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import operator
 from array import array
+from bisect import bisect_left
 from dataclasses import dataclass
 from itertools import chain, islice
 from typing import List, NamedTuple, Optional
@@ -318,11 +319,16 @@ def _rewrite_rows(blocks: list, groups: Groups, n: int) -> _Rows:
     (``_Rows``)."""
     ids, original, inlined = [], {}, set()
     fresh = n
+    folded_into = None  # group -> the groups folded directly into it, made when first needed
     for block in blocks:
         out = []
         for row in block.rows:
             g = groups.kept[row.node]
             terms = row.terms
+            if row.inlined:
+                if folded_into is None:
+                    folded_into = _folded_into(groups)
+                _widen_folded(groups, row.node, row.inlined, folded_into)
             for c, first_term, size in row.inlined:
                 groups.absorb(c, row.node, first_term, size, 1.0)
                 inlined.add(c)
@@ -343,6 +349,43 @@ def _rewrite_rows(blocks: list, groups: Groups, n: int) -> _Rows:
             fresh += 1
         ids.append(out)
     return _Rows(ids, original, fresh - n, inlined)
+
+
+def _folded_into(groups: Groups):
+    """``children(g)``: the groups folded directly into group g (from ``groups.state``, sorted
+    once; a dict of lists would cost an object per folded group)."""
+    state = np.frombuffer(groups.state, dtype=np.intc)
+    folded = np.flatnonzero(state >= 0)
+    into = state[folded]
+    by_into = np.argsort(into, kind="stable")
+    folded, into = folded[by_into], into[by_into]
+
+    def children(g: int) -> list:
+        i, j = np.searchsorted(into, (g, g + 1)).tolist()
+        return folded[i:j].tolist()
+    return children
+
+
+def _widen_folded(groups: Groups, g: int, inlined: tuple, folded_into) -> None:
+    """A row that inlines product groups lists more terms than its group did (each ``1·c`` term
+    became c's products): move the term ranges of the groups folded into g, at any depth, from
+    the group's term positions to the row's, so ``value()`` of such a node reads its own terms."""
+    at, before = [], [0]  # each inlined term's position in the group's terms; terms gained
+    for _c, first_term, size in sorted(inlined, key=lambda t: t[1]):
+        at.append(first_term - before[-1])
+        before.append(before[-1] + size - 1)
+
+    def moved(position: int) -> int:  # a range boundary, from group positions to row positions
+        return position + before[bisect_left(at, position)]
+
+    offset, size = groups.offset, groups.size
+    stack = [(h, 0, 0) for h in folded_into(g)]  # (group, its parent's start: old, new)
+    while stack:
+        h, parent_old, parent_new = stack.pop()
+        start = parent_old + offset[h]
+        new_start, new_end = moved(start), moved(start + size[h])
+        offset[h], size[h] = new_start - parent_new, new_end - new_start
+        stack.extend((c, start, new_start) for c in folded_into(h))
 
 
 # --- slots ---------------------------------------------------------------------------------------
