@@ -95,20 +95,22 @@ class _eval:
 _COMPILE_PER_EDGE, _COMPILE_FIXED, _REPLAY, _EAGER_PER_EDGE = 3e-6, 0.1, 3e-4, 5e-7
 
 
-def _edges_per_row(model, nin: int) -> int:
-    """How many edges one row's graph has (the model run once in eval mode on zeros)."""
+def _edges_per_row(model, row) -> int:
+    """How many edges one row's graph has (the model run once in eval mode on ``row``, a row
+    of the caller's, so a model whose ops have a domain sees data it accepts)."""
     from tinygrad_value.engine.backward import topo_order
 
     with _eval(model):
-        out = _outputs(model([tv.Value(0.0) for _ in range(nin)]))
+        out = _outputs(model([tv.Value(float(c)) for c in row]))
     return sum(len(v.children) for v in topo_order(tv.sum(out)))
 
 
-def _plan(model, nin: int, rows: int, batch: Optional[int] = None):
-    """``(batch, compiled)`` for predicting ``rows`` rows: the batch that balances compiling
-    (grows with the batch) against replaying (once per batch), b = √(rows·replay / (compile per
-    edge · edges per row)), and whether that beats the eager engine at all."""
-    edges = max(1, _edges_per_row(model, nin))
+def _plan(model, first_row, rows: int, batch: Optional[int] = None):
+    """``(batch, compiled)`` for predicting ``rows`` rows like ``first_row``: the batch that
+    balances compiling (grows with the batch) against replaying (once per batch),
+    b = √(rows·replay / (compile per edge · edges per row)), and whether that beats the eager
+    engine at all."""
+    edges = max(1, _edges_per_row(model, first_row))
     if batch is None:
         best = math.sqrt(rows * _REPLAY / (_COMPILE_PER_EDGE * edges))
         batch = min(512, rows, max(1, round(best)))
@@ -128,7 +130,7 @@ def predict(model, X: Sequence, batch: Optional[int] = None,
     if not X:
         return []
     if compiled is None or (compiled and batch is None):
-        batch, auto = _plan(model, len(X[0]), len(X), batch)
+        batch, auto = _plan(model, X[0], len(X), batch)
         compiled = auto if compiled is None else compiled
     rows = Predictor(model, len(X[0]), batch or 512, compiled=compiled).rows(X)
     return [r[0] for r in rows] if all(len(r) == 1 for r in rows) else rows

@@ -54,14 +54,13 @@ def accuracy(outputs: Sequence, targets: Sequence, threshold: Optional[float] = 
     return correct / len(outputs)
 
 
-def _array_correct(rows, targets, threshold: float) -> Optional[int]:
+def _array_correct(a, targets, threshold: float) -> Optional[int]:
     """How many of a compiled step's outputs (one float array) are right, counted
     the way ``accuracy``'s loop counts them; None when it would not agree with the loop, i.e. when
     a NaN is present (``max`` over a list with a NaN depends on where the NaN stands, argmax
     does not) or the rows are not one score or a row of scores each."""
     import numpy as np
 
-    a = rows
     if a.ndim not in (1, 2) or a.size == 0 or a.dtype.kind != "f" or np.isnan(a).any():
         return None
     if a.ndim == 2:  # argmax is the first maximum, as list.index(max(row))

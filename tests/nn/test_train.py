@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 
 import pytest
@@ -340,9 +341,9 @@ def test_predict_picks_a_compiled_batch_for_a_big_network_and_agrees_with_eager(
     small = nn.MLP(2, [4, 1])
     rng = random.Random(0)
     X = [[rng.uniform(0, 1) for _ in range(64)] for _ in range(300)]
-    batch, compiled = _plan(wide, 64, len(X))
+    batch, compiled = _plan(wide, X[0], len(X))
     assert compiled and 1 <= batch < len(X)
-    assert _plan(small, 2, 3)[1] is False  # three rows of a tiny network: eager
+    assert _plan(small, [0.5, -0.5], 3)[1] is False  # three rows of a tiny network: eager
     got = nn.predict(wide, X)
     want = nn.predict(wide, X, compiled=False)
     assert len(got) == 300 and all(len(r) == 10 for r in got)
@@ -356,3 +357,11 @@ def test_predict_picks_a_compiled_batch_for_a_big_network_and_agrees_with_eager(
     assert max(abs(a - b) for r, s in zip(got, want) for a, b in zip(r, s)) < 1e-12
     with pytest.raises(ValueError, match="rows of 64 inputs, got a row of 3"):
         P([[0.0, 1.0, 2.0]])
+
+
+def test_predict_sizes_its_plan_on_a_row_of_the_callers():
+    """A model whose op has a domain (log needs x > 0) must not be run on made-up zeros."""
+    def model(row):
+        return row[0].log()
+
+    assert nn.predict(model, [[2.0], [3.0]]) == [math.log(2.0), math.log(3.0)]
