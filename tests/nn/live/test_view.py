@@ -142,7 +142,11 @@ def test_events_stream_delivers_updates(view):
     assert resp.getheader("Content-Type") == "text/event-stream"
     trainer = Trainer(view, model, X, y, steps=30)
     seen_steps, statuses, pictures = [], set(), []
+    # pictures are drawn off-thread and 30 steps can end before the first one is drawn: read
+    # on after "done" until one arrives (keep-alive lines keep the loop turning)
+    deadline = time.monotonic() + 60
     while True:
+        assert time.monotonic() < deadline, f"no picture 60 s after {len(seen_steps)} steps"
         line = resp.fp.readline()
         assert line, "stream ended early"
         if not line.startswith(b"data: "):
@@ -153,7 +157,7 @@ def test_events_stream_delivers_updates(view):
         statuses.add(event["status"])
         if event["picture"] is not None:
             pictures.append(event["picture"]["step"])
-        if event["status"] == "done" and len(seen_steps) == 30:
+        if event["status"] == "done" and len(seen_steps) == 30 and pictures:
             break
     conn.close()
     trainer.join()
